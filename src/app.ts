@@ -1,0 +1,96 @@
+import { Hono } from 'hono'
+import type { Logger } from 'pino'
+import type { CacheStore } from './cache/cache-store.ts'
+import type { QueryEngineMode } from './config/load-config.ts'
+import { apiKeyAuth } from './http/api-key-auth.ts'
+import type { AppEnv } from './http/app-env.ts'
+import { buildOpenApi } from './http/openapi.ts'
+import { errorHandler, problem, problemResponse } from './http/problem.ts'
+import { requestLogger } from './http/request-logger.ts'
+import { resultResponse } from './http/result-response.ts'
+import type { QueryService } from './service/query-service.ts'
+
+/** Everything the HTTP app needs, built once by `buildDeps`. */
+export interface AppDeps {
+  service: QueryService
+  store: CacheStore
+  logger: Logger
+  engine: QueryEngineMode
+  apiKeys: readonly string[]
+  logRequests: boolean
+  now?: () => number
+}
+
+/** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const now = deps.now ?? Date.now
+  const app = new Hono<AppEnv>()
+  const openApi = JSON.stringify(buildOpenApi(deps.service.catalog, { apiKeysRequired: deps.apiKeys.length > 0 }))
+  const queryList = JSON.stringify({
+    queries: [...deps.service.catalog.queries.values()].map((q) => ({
+      name: q.name,
+      description: q.description,
+      parameters: q.parameters.map((p) => ({
+        name: p.name,
+        type: p.type,
+        required: p.required,
+        ...(p.default !== undefined
+          ? { default: typeof p.default === 'object' ? `${p.default.from} + ${p.default.days} days` : p.default }
+          : {}),
+        ...(p.type === 'enum' ? { values: p.values } : {}),
+      })),
+      ttlSeconds: q.ttlSeconds,
+    })),
+  })
+
+  app.onError(errorHandler(deps.logger))
+  app.notFound((c) =>
+    problemResponse(c, {
+      ...problem(404, 'not-found', 'Not found', `No route for ${c.req.method} ${c.req.path}`),
+      instance: c.req.path,
+    }),
+  )
+  app.use(requestLogger({ logger: deps.logger, enabled: deps.logRequests }))
+
+  app.get('/health', async (c) => {
+    let cacheOk = true
+    let reason: string | undefined
+    try {
+      await deps.store.ping()
+    } catch (err) {
+      cacheOk = false
+      reason = `cache unreachable: ${(err as Error).message}`
+    }
+    return c.json({
+      status: cacheOk ? 'ok' : 'degraded',
+      cache: deps.store.kind,
+      engine: deps.engine,
+      ...(reason ? { reason } : {}),
+    })
+  })
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
+
+  const auth = apiKeyAuth({ keys: deps.apiKeys })
+  app.use('/queries', auth)
+  app.use('/queries/*', auth)
+  app.use('/analytics', auth)
+
+  app.get('/queries', (c) => c.body(queryList, 200, { 'Content-Type': 'application/json' }))
+
+  const readQuery = (name: string) => async (c: import('hono').Context<AppEnv>) => {
+    const read = await deps.service.read(name, c.req.queries())
+    c.set('read', read)
+    return resultResponse(c, read, now())
+  }
+  app.get('/analytics', readQuery('analytics'))
+  app.get('/queries/:name', (c) => readQuery(c.req.param('name'))(c))
+  for (const path of ['/queries', '/queries/:name', '/analytics'])
+    app.all(path, (c) =>
+      problemResponse(
+        c,
+        { ...problem(405, 'method-not-allowed', 'Method not allowed', 'Queries are read with GET'), instance: c.req.path },
+        { Allow: 'GET, HEAD' },
+      ),
+    )
+  return app
+}

@@ -1,0 +1,284 @@
+import {
+  type AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  type GetQueryResultsCommandOutput,
+  type QueryExecution,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+} from '@aws-sdk/client-athena'
+import {
+  AcpError,
+  EngineThrottledError,
+  EngineUnavailableError,
+  QueryCancelledError,
+  QueryFailedError,
+  QueryTimeoutError,
+  ResultTooLargeError,
+} from '../errors.ts'
+import { DEFAULT_POLL_PLAN, nextPollDelay, type PollPlan } from './poll-schedule.ts'
+import { type PollStatus, pollUntilDone } from './poll-until-done.ts'
+import { createRowConverter, type JsonValue, type ResultColumn, toResultColumns } from './result-converter.ts'
+
+/** What to run. SQL text is a catalog template; user values only ever arrive in `executionParameters`. */
+export interface QueryRequest {
+  sql: string
+  executionParameters: string[]
+  database: string
+  workgroup: string
+  /** Idempotency token (32–128 chars): a retried start returns the same execution instead of a second query. */
+  clientRequestToken: string
+  /** Let Athena reuse a previous identical result up to this age (minutes); undefined = off. */
+  resultReuseMaxAgeMinutes?: number
+}
+
+export interface ExecutionStats {
+  queryExecutionId: string
+  dataScannedBytes: number
+  engineMs: number
+  totalMs: number
+  queueMs: number
+  reusedPreviousResult: boolean
+  statusCalls: number
+}
+
+export interface QueryResult {
+  columns: ResultColumn[]
+  rows: Array<Record<string, JsonValue>>
+  stats: ExecutionStats
+}
+
+export interface WaitOptions {
+  /** Absolute deadline (ms since epoch). */
+  deadline: number
+  signal?: AbortSignal
+  /** Expected total run time from history, to poll near the completion. */
+  expectedMs?: number
+  /** When the execution was started (defaults to now): attaching to a running query keeps its schedule. */
+  startedAt?: number
+}
+
+export interface AthenaRunnerOptions {
+  client: AthenaClient
+  catalog: string
+  outputLocation: string | undefined
+  poll?: Partial<Omit<PollPlan, 'expectedMs'>>
+  maxRows: number
+  maxResultBytes: number
+  now?: () => number
+  random?: () => number
+}
+
+const THROTTLING = new Set(['TooManyRequestsException', 'ThrottlingException', 'RequestLimitExceeded'])
+const PAGE_SIZE = 1000
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : ''
+}
+
+/** Maps SDK errors to domain errors; domain errors pass through. */
+export function toEngineError(err: unknown, context: string): AcpError {
+  if (err instanceof AcpError) return err
+  const name = errorName(err)
+  const message = err instanceof Error ? err.message : String(err)
+  if (THROTTLING.has(name)) return new EngineThrottledError(`Athena throttled ${context}: ${message}`, 2, { cause: err })
+  if (name === 'InvalidRequestException')
+    return new QueryFailedError(`Athena rejected ${context}: ${message}`, { errorCategory: 2 }, { cause: err })
+  return new EngineUnavailableError(`Athena ${context} failed: ${message}`, { cause: err })
+}
+
+/**
+ * Runs catalog queries on Athena through the AWS SDK: start (idempotent), wait (rationed polling with a deadline),
+ * fetch every page and convert rows to typed JSON. Stateless apart from its client; safe to share.
+ */
+export class AthenaRunner {
+  private readonly plan: Omit<PollPlan, 'expectedMs'>
+  private readonly now: () => number
+  private readonly random: () => number
+
+  constructor(private readonly options: AthenaRunnerOptions) {
+    this.plan = { ...DEFAULT_POLL_PLAN, ...options.poll }
+    this.now = options.now ?? Date.now
+    this.random = options.random ?? Math.random
+  }
+
+  /** Starts the query and returns its execution id. */
+  async start(request: QueryRequest, signal?: AbortSignal): Promise<string> {
+    const reuse =
+      request.resultReuseMaxAgeMinutes !== undefined && request.resultReuseMaxAgeMinutes > 0
+        ? {
+            ResultReuseByAgeConfiguration: {
+              Enabled: true,
+              MaxAgeInMinutes: Math.max(1, Math.floor(request.resultReuseMaxAgeMinutes)),
+            },
+          }
+        : undefined
+    try {
+      const out = await this.options.client.send(
+        new StartQueryExecutionCommand({
+          QueryString: request.sql,
+          ClientRequestToken: request.clientRequestToken,
+          QueryExecutionContext: { Database: request.database, Catalog: this.options.catalog },
+          WorkGroup: request.workgroup,
+          ...(request.executionParameters.length > 0 ? { ExecutionParameters: request.executionParameters } : {}),
+          ...(this.options.outputLocation
+            ? { ResultConfiguration: { OutputLocation: this.options.outputLocation } }
+            : {}),
+          ...(reuse ? { ResultReuseConfiguration: reuse } : {}),
+        }),
+        { abortSignal: signal },
+      )
+      if (!out.QueryExecutionId) throw new EngineUnavailableError('Athena returned no QueryExecutionId')
+      return out.QueryExecutionId
+    } catch (err) {
+      throw toEngineError(err, 'StartQueryExecution')
+    }
+  }
+
+  /** One status call. */
+  async describe(queryExecutionId: string, signal?: AbortSignal): Promise<QueryExecution> {
+    try {
+      const out = await this.options.client.send(
+        new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }),
+        { abortSignal: signal },
+      )
+      if (!out.QueryExecution) throw new EngineUnavailableError(`Athena returned no execution for ${queryExecutionId}`)
+      return out.QueryExecution
+    } catch (err) {
+      throw toEngineError(err, 'GetQueryExecution')
+    }
+  }
+
+  /**
+   * Polls until the execution succeeds; throws QueryFailedError (with Athena's category), QueryCancelledError, or
+   * QueryTimeoutError at the deadline (after asking Athena to stop the query, so it stops costing money).
+   */
+  async waitForCompletion(
+    queryExecutionId: string,
+    options: WaitOptions,
+  ): Promise<{ execution: QueryExecution; statusCalls: number }> {
+    const startedAt = options.startedAt ?? this.now()
+    const plan: PollPlan = { ...this.plan, ...(options.expectedMs ? { expectedMs: options.expectedMs } : {}) }
+    const outcome = await pollUntilDone<QueryExecution>({
+      startedAt,
+      deadline: options.deadline,
+      ...(options.signal ? { signal: options.signal } : {}),
+      now: this.now,
+      nextDelayMs: (attempt, elapsed) => nextPollDelay(attempt, elapsed, plan, this.random),
+      check: async (): Promise<PollStatus<QueryExecution>> => {
+        const execution = await this.describe(queryExecutionId, options.signal)
+        const state = execution.Status?.State
+        return state === 'QUEUED' || state === 'RUNNING' || state === undefined
+          ? { kind: 'keep-waiting' }
+          : { kind: 'done', value: execution }
+      },
+    })
+    if (outcome.kind === 'timeout' || outcome.kind === 'aborted') {
+      if (outcome.kind === 'timeout') await this.stop(queryExecutionId)
+      throw new QueryTimeoutError(queryExecutionId, this.now() - startedAt)
+    }
+    const execution = outcome.value
+    const status = execution.Status
+    if (status?.State === 'FAILED') {
+      const athenaError = status.AthenaError
+      throw new QueryFailedError(athenaError?.ErrorMessage ?? status.StateChangeReason ?? 'Athena query failed', {
+        queryExecutionId,
+        ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
+        ...(athenaError?.ErrorType !== undefined ? { errorType: athenaError.ErrorType } : {}),
+        ...(status.StateChangeReason ? { stateChangeReason: status.StateChangeReason } : {}),
+      })
+    }
+    if (status?.State === 'CANCELLED') throw new QueryCancelledError(queryExecutionId, status.StateChangeReason)
+    return { execution, statusCalls: outcome.attempts }
+  }
+
+  /** Best-effort StopQueryExecution: a query we gave up on should stop scanning (and billing). */
+  async stop(queryExecutionId: string): Promise<boolean> {
+    try {
+      await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId }))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Reads every page of a succeeded execution, enforcing the row and byte limits. For SELECT statements (DML)
+   * Athena puts the column labels in the first row of the first page; `hasHeaderRow` drops it.
+   */
+  async fetchResults(
+    queryExecutionId: string,
+    options: { signal?: AbortSignal; hasHeaderRow?: boolean } = {},
+  ): Promise<{ columns: ResultColumn[]; rows: Array<Record<string, JsonValue>> }> {
+    const { maxRows, maxResultBytes } = this.options
+    let columns: ResultColumn[] | undefined
+    let convert: ReturnType<typeof createRowConverter> | undefined
+    const rows: Array<Record<string, JsonValue>> = []
+    let bytes = 0
+    let nextToken: string | undefined
+    let firstPage = true
+    do {
+      let page: GetQueryResultsCommandOutput
+      try {
+        page = await this.options.client.send(
+          new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+          { abortSignal: options.signal },
+        )
+      } catch (err) {
+        throw toEngineError(err, 'GetQueryResults')
+      }
+      const resultSet = page.ResultSet
+      if (!columns) {
+        columns = toResultColumns(resultSet?.ResultSetMetadata?.ColumnInfo ?? [])
+        convert = createRowConverter(columns)
+      }
+      let pageRows = resultSet?.Rows ?? []
+      // The first row of the first page holds the column labels for SELECT statements.
+      if (firstPage && (options.hasHeaderRow ?? true)) pageRows = pageRows.slice(1)
+      firstPage = false
+      for (const row of pageRows) {
+        for (const datum of row.Data ?? []) bytes += (datum.VarCharValue?.length ?? 0) + 4
+        if (rows.length >= maxRows)
+          throw new ResultTooLargeError(`The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`, { rows: maxRows })
+        if (bytes > maxResultBytes)
+          throw new ResultTooLargeError(`The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`, {
+            bytes: maxResultBytes,
+          })
+        rows.push((convert as ReturnType<typeof createRowConverter>)(row))
+      }
+      nextToken = page.NextToken
+    } while (nextToken)
+    return { columns: columns ?? [], rows }
+  }
+
+  /** Start → wait → fetch, for callers that need no lease or attach logic (CLI, tests). */
+  async run(request: QueryRequest, options: Omit<WaitOptions, 'startedAt'>): Promise<QueryResult> {
+    const startedAt = this.now()
+    const id = await this.start(request, options.signal)
+    const { execution, statusCalls } = await this.waitForCompletion(id, { ...options, startedAt })
+    const { columns, rows } = await this.fetchResults(id, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      hasHeaderRow: hasHeaderRow(execution),
+    })
+    return { columns, rows, stats: executionStats(execution, statusCalls) }
+  }
+}
+
+/** SELECT-like statements (DML) carry a header row; DDL and utility statements do not. */
+export function hasHeaderRow(execution: QueryExecution): boolean {
+  return (execution.StatementType ?? 'DML') === 'DML'
+}
+
+/** Statistics of a finished execution in our units. */
+export function executionStats(execution: QueryExecution, statusCalls: number): ExecutionStats {
+  const s = execution.Statistics
+  return {
+    queryExecutionId: execution.QueryExecutionId ?? '',
+    dataScannedBytes: s?.DataScannedInBytes ?? 0,
+    engineMs: s?.EngineExecutionTimeInMillis ?? 0,
+    totalMs: s?.TotalExecutionTimeInMillis ?? 0,
+    queueMs: s?.QueryQueueTimeInMillis ?? 0,
+    reusedPreviousResult: s?.ResultReuseInformation?.ReusedPreviousResult ?? false,
+    statusCalls,
+  }
+}

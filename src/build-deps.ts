@@ -1,0 +1,98 @@
+import { AthenaClient } from '@aws-sdk/client-athena'
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { AppDeps } from './app.ts'
+import { AthenaRunner } from './athena/athena-runner.ts'
+import { CacheKeys } from './cache/cache-key.ts'
+import type { CacheStore } from './cache/cache-store.ts'
+import { MemoryCacheStore } from './cache/memory-cache-store.ts'
+import { RedisCacheStore } from './cache/redis-cache-store.ts'
+import { loadCatalog } from './config/catalog.ts'
+import type { AppConfig } from './config/load-config.ts'
+import { QueryService } from './service/query-service.ts'
+import { RuntimeHistory } from './service/runtime-history.ts'
+
+export interface Deps extends AppDeps {
+  runner: AthenaRunner
+  athena: AthenaClient
+  keys: CacheKeys
+  redis: Redis | undefined
+  close(): Promise<void>
+}
+
+/** Connects to Redis with settings that fail fast: a slow cache must never hold a dashboard read hostage. */
+export async function connectRedis(url: string, commandTimeoutMs: number, logger: Logger): Promise<Redis> {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+  })
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))
+  try {
+    await redis.connect()
+  } catch (err) {
+    // Start anyway: reads bypass the cache until Redis answers, and ioredis keeps reconnecting.
+    logger.warn({ err: (err as Error).message }, 'redis not reachable at start-up; serving uncached until it is')
+  }
+  return redis
+}
+
+/** Builds every client and service from configuration: the only place that constructs them. */
+export async function buildDeps(
+  config: AppConfig,
+  options: { logger: Logger; athenaEndpoint?: string; store?: CacheStore },
+): Promise<Deps> {
+  const { logger } = options
+  const catalog = await loadCatalog(config.configDir)
+  const redis = options.store || !config.redis ? undefined : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger)
+  const store: CacheStore =
+    options.store ?? (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
+  const endpoint = options.athenaEndpoint ?? config.athena.endpoint
+  const athena = new AthenaClient({
+    region: config.athena.region,
+    maxAttempts: config.athena.maxAttempts,
+    ...(endpoint ? { endpoint } : {}),
+    // The embedded engine checks no signatures; real Athena uses the default credential chain.
+    ...(config.engine === 'local' ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  })
+  const runner = new AthenaRunner({
+    client: athena,
+    catalog: config.athena.catalog,
+    outputLocation: config.athena.outputLocation,
+    poll: { initialDelayMs: config.query.pollInitialDelayMs, maxIntervalMs: config.query.pollMaxIntervalMs },
+    maxRows: config.query.maxRows,
+    maxResultBytes: config.query.maxResultBytes,
+  })
+  const keys = new CacheKeys(config.cachePrefix)
+  const service = new QueryService({
+    catalog,
+    store,
+    runner,
+    keys,
+    history: new RuntimeHistory(store, keys),
+    logger,
+    database: config.athena.database,
+    workgroup: config.athena.workgroup,
+    queryTimeoutMs: config.query.timeoutMs,
+  })
+  if (config.apiKeys.length === 0) logger.warn('API_KEYS is not set: query routes are open to anyone who can reach them')
+  return {
+    service,
+    store,
+    logger,
+    engine: config.engine,
+    apiKeys: config.apiKeys,
+    logRequests: config.logRequests,
+    runner,
+    athena,
+    keys,
+    redis,
+    async close() {
+      athena.destroy()
+      await store.close()
+    },
+  }
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto'
+
+/** Bump when the entry format or key derivation changes, so old entries are simply never read again. */
+export const KEY_VERSION = 'v1'
+
+/** Everything that determines a result. Two requests share a cache entry exactly when these are equal. */
+export interface QueryIdentity {
+  query: string
+  sqlHash: string
+  database: string
+  workgroup: string
+  params: Readonly<Record<string, string | number>>
+}
+
+/** Deterministic JSON with sorted keys at every level: key order in the input never changes the key. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
+}
+
+/** SHA-256 (base64url) of the canonical identity. */
+export function identityHash(identity: QueryIdentity): string {
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        q: identity.query,
+        s: identity.sqlHash,
+        d: identity.database,
+        w: identity.workgroup,
+        p: identity.params,
+      }),
+    )
+    .digest('base64url')
+}
+
+/** Builds the Redis keys of one deployment: every key starts with `<prefix>:<version>:`. */
+export class CacheKeys {
+  readonly root: string
+
+  constructor(prefix: string) {
+    this.root = `${prefix}:${KEY_VERSION}:`
+  }
+
+  /** The key of a result entry. */
+  entry(identity: QueryIdentity): string {
+    return `${this.root}e:${identityHash(identity)}`
+  }
+
+  /** Run-time history of one entry (survives the entry itself, so a re-computation polls well). */
+  runtimeOfKey(entryKey: string): string {
+    return `${this.root}rt:k:${entryKey.slice(this.root.length + 2)}`
+  }
+
+  /** Run-time history of a catalog query across all its parameter sets. */
+  runtimeOfQuery(query: string): string {
+    return `${this.root}rt:q:${query}`
+  }
+}

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ConfigError } from '../errors.ts'
+
+const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case (a-z, 0-9, _)')
+// Enum values are substituted into SQL text, so they must not be able to leave a literal or an identifier.
+const enumValue = z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'enum values may hold only letters, digits and _')
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+
+const relativeDefault = z.strictObject({ from: identifier, days: z.number().int().min(-3660).max(3660) })
+
+const common = {
+  required: z.boolean().default(false),
+  description: z.string().optional(),
+}
+
+const parameterSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('string'),
+    ...common,
+    pattern: z.string().optional(),
+    maxLength: z.number().int().min(1).max(4096).default(256),
+    default: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('integer'),
+    ...common,
+    min: z.number().int().default(Number.MIN_SAFE_INTEGER),
+    max: z.number().int().default(Number.MAX_SAFE_INTEGER),
+    default: z.number().int().optional(),
+  }),
+  z.strictObject({ type: z.literal('date'), ...common, default: z.union([isoDate, relativeDefault]).optional() }),
+  z.strictObject({ type: z.literal('timestamp'), ...common, default: z.string().optional() }),
+  z.strictObject({ type: z.literal('enum'), ...common, values: z.array(enumValue).min(1), default: enumValue.optional() }),
+])
+
+const querySchema = z.strictObject({
+  description: z.string().default(''),
+  sql: z.string().min(1),
+  ttlSeconds: z.number().int().min(1).max(30 * 86_400),
+  staleSeconds: z.number().int().min(0).max(30 * 86_400).default(0),
+  tags: z.array(identifier).default([]),
+  database: z.string().min(1).optional(),
+  workgroup: z.string().min(1).optional(),
+  parameters: z.record(identifier, parameterSchema).default({}),
+  ranges: z
+    .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
+    .default([]),
+})
+
+const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
+
+/** A parameter definition; string patterns are compiled once at load (`regex`), not per request. */
+export type ParameterDef = z.infer<typeof parameterSchema> & { name: string; regex?: RegExp }
+export type ParameterType = ParameterDef['type']
+
+/** A catalog query after validation, with its SQL template split into literal text, bound and substituted slots. */
+export interface QueryDef {
+  name: string
+  description: string
+  ttlSeconds: number
+  staleSeconds: number
+  tags: string[]
+  /** Overrides of the service-wide database / workgroup. */
+  database: string | undefined
+  workgroup: string | undefined
+  parameters: ParameterDef[]
+  ranges: Array<{ from: string; to: string; maxDays: number | undefined }>
+  sql: string
+  /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
+  sqlHash: string
+  template: SqlTemplatePart[]
+}
+
+export type SqlTemplatePart =
+  | { kind: 'text'; text: string }
+  | { kind: 'bind'; param: string }
+  | { kind: 'substitute'; param: string }
+
+export interface Catalog {
+  file: string
+  queries: ReadonlyMap<string, QueryDef>
+}
+
+/**
+ * Splits a SQL template into text, `:name` binds and `{{name}}` substitutions.
+ * Hand-written because no SQL parser on npm understands Athena's Trino dialect; it only has to know where string
+ * literals, quoted identifiers and comments start and end, so that a `:name` inside them stays text.
+ */
+export function parseSqlTemplate(sql: string): SqlTemplatePart[] {
+  const parts: SqlTemplatePart[] = []
+  let text = ''
+  const flush = () => {
+    if (text) parts.push({ kind: 'text', text })
+    text = ''
+  }
+  let i = 0
+  while (i < sql.length) {
+    const ch = sql[i] as string
+    const rest = sql.slice(i)
+    const subst = /^\{\{\s*([a-z][a-z0-9_]*)\s*\}\}/.exec(rest)
+    if (subst) {
+      flush()
+      parts.push({ kind: 'substitute', param: subst[1] as string })
+      i += subst[0].length
+      continue
+    }
+    if (ch === "'" || ch === '"') {
+      // Copy the literal or quoted identifier verbatim (doubled quotes escape), but still honour {{…}} inside it
+      // (e.g. date_trunc('{{period}}', …)).
+      text += ch
+      i++
+      while (i < sql.length) {
+        const inner = /^\{\{\s*([a-z][a-z0-9_]*)\s*\}\}/.exec(sql.slice(i))
+        if (inner) {
+          flush()
+          parts.push({ kind: 'substitute', param: inner[1] as string })
+          i += inner[0].length
+          continue
+        }
+        const c = sql[i] as string
+        text += c
+        i++
+        if (c === ch) {
+          if (sql[i] === ch) {
+            text += ch
+            i++
+          } else break
+        }
+      }
+      continue
+    }
+    if (rest.startsWith('--')) {
+      const end = sql.indexOf('\n', i)
+      const stop = end === -1 ? sql.length : end
+      text += sql.slice(i, stop)
+      i = stop
+      continue
+    }
+    if (rest.startsWith('/*')) {
+      const end = sql.indexOf('*/', i + 2)
+      const stop = end === -1 ? sql.length : end + 2
+      text += sql.slice(i, stop)
+      i = stop
+      continue
+    }
+    const bind = /^:([a-z][a-z0-9_]*)/.exec(rest)
+    if (bind && sql[i - 1] !== ':') {
+      flush()
+      parts.push({ kind: 'bind', param: bind[1] as string })
+      i += bind[0].length
+      continue
+    }
+    if (ch === '?') throw new Error("a bare '?' placeholder; name it (:param) so its value is bound by name")
+    text += ch
+    i++
+  }
+  flush()
+  return parts
+}
+
+function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: string): QueryDef {
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(`${where}: query '${name}', ${field}: ${message}`)
+  }
+  const parameters: ParameterDef[] = Object.entries(raw.parameters).map(([pname, def]) => ({ ...def, name: pname }))
+  const byName = new Map(parameters.map((p) => [p.name, p]))
+  for (const p of parameters) {
+    if (p.type === 'string' && p.pattern !== undefined) {
+      try {
+        p.regex = new RegExp(p.pattern, 'u')
+      } catch (err) {
+        fail(`parameters.${p.name}.pattern`, `not a valid regular expression (${(err as Error).message})`)
+      }
+    }
+    if (p.type === 'enum' && p.default !== undefined && !p.values.includes(p.default))
+      fail(`parameters.${p.name}.default`, `'${p.default}' is not one of ${p.values.join(', ')}`)
+    if (p.type === 'integer' && p.min > p.max) fail(`parameters.${p.name}`, 'min is greater than max')
+    if (p.type === 'integer' && p.default !== undefined && (p.default < p.min || p.default > p.max))
+      fail(`parameters.${p.name}.default`, `must be within ${p.min}..${p.max}`)
+    if (p.type === 'date' && typeof p.default === 'object') {
+      const base = byName.get(p.default.from)
+      if (!base || base.type !== 'date' || base.name === p.name)
+        fail(`parameters.${p.name}.default.from`, `'${p.default.from}' must name another date parameter`)
+      if (base && typeof (base as { default?: unknown }).default === 'object')
+        fail(`parameters.${p.name}.default.from`, 'relative defaults cannot be chained')
+    }
+    if (p.required && p.default !== undefined) fail(`parameters.${p.name}`, 'a required parameter cannot have a default')
+  }
+  for (const r of raw.ranges) {
+    for (const end of [r.from, r.to])
+      if (byName.get(end)?.type !== 'date') fail('ranges', `'${end}' must name a date parameter`)
+  }
+  let template: SqlTemplatePart[] = []
+  try {
+    template = parseSqlTemplate(raw.sql)
+  } catch (err) {
+    fail('sql', (err as Error).message)
+  }
+  const used = new Set<string>()
+  for (const part of template) {
+    if (part.kind === 'text') continue
+    const p = byName.get(part.param)
+    if (!p) fail('sql', `references undeclared parameter '${part.param}'`)
+    if (part.kind === 'substitute' && p?.type !== 'enum')
+      fail('sql', `{{${part.param}}} substitutes text, which only enum parameters may do; bind it with :${part.param}`)
+    used.add(part.param)
+  }
+  for (const p of parameters) if (!used.has(p.name)) fail(`parameters.${p.name}`, 'is declared but never used in sql')
+  return {
+    name,
+    description: raw.description,
+    ttlSeconds: raw.ttlSeconds,
+    staleSeconds: raw.staleSeconds,
+    tags: raw.tags,
+    database: raw.database,
+    workgroup: raw.workgroup,
+    parameters,
+    ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
+    sql: raw.sql,
+    sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
+    template,
+  }
+}
+
+/** Validates a parsed catalog document; errors name the file, the query and the field. */
+export function parseCatalog(doc: unknown, file: string): Catalog {
+  const parsed = catalogSchema.safeParse(doc)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const [, qname, ...field] = i.path.map(String)
+      return qname ? `query '${qname}', ${field.join('.') || '(query)'}: ${i.message}` : `${i.path.join('.')}: ${i.message}`
+    })
+    throw new ConfigError(`${file}: invalid query catalog:\n  ${lines.join('\n  ')}`)
+  }
+  const queries = new Map<string, QueryDef>()
+  for (const [name, raw] of Object.entries(parsed.data.queries)) queries.set(name, compileQuery(name, raw, file))
+  return { file, queries }
+}
+
+/** Reads and validates `queries.yaml` from the configuration directory. */
+export async function loadCatalog(configDir: string): Promise<Catalog> {
+  const file = join(configDir, 'queries.yaml')
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the query catalog (${(err as Error).message})`, { cause: err })
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`, { cause: err })
+  }
+  return parseCatalog(doc, file)
+}

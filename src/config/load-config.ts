@@ -1,0 +1,140 @@
+import { z } from 'zod'
+import { ConfigError } from '../errors.ts'
+
+/** Where queries run: `local` = the embedded Athena-compatible endpoint on DuckDB; `athena` = the SDK against AWS or ATHENA_ENDPOINT. */
+export type QueryEngineMode = 'local' | 'athena'
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0),
+  )
+  .pipe(z.array(z.string().min(8, 'each key must be at least 8 characters')))
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+/** The environment contract: every variable the service reads, with its default. */
+const envSchema = z.object({
+  PORT: intFromEnv(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_COMMAND_TIMEOUT_MS: intFromEnv(1, 60_000).default(500),
+  QUERY_ENGINE: z.enum(['local', 'athena']).optional(),
+  ATHENA_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  ATHENA_WORKGROUP: z.string().min(1).default('primary'),
+  ATHENA_DATABASE: z.string().min(1).default('analytics'),
+  ATHENA_CATALOG: z.string().min(1).default('AwsDataCatalog'),
+  ATHENA_OUTPUT_LOCATION: z
+    .string()
+    .regex(/^s3:\/\/[^/]+/, 'must be an s3:// URL')
+    .optional(),
+  ATHENA_MAX_ATTEMPTS: intFromEnv(1, 10).default(4),
+  QUERY_TIMEOUT_MS: intFromEnv(100, 15 * 60_000).default(25_000),
+  POLL_INITIAL_DELAY_MS: intFromEnv(10, 60_000).default(500),
+  POLL_MAX_INTERVAL_MS: intFromEnv(50, 60_000).default(5_000),
+  MAX_RESULT_ROWS: intFromEnv(1, 10_000_000).default(100_000),
+  MAX_RESULT_BYTES: intFromEnv(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  API_KEYS: csv.optional(),
+  CACHE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (1–64 characters)')
+    .default('acp'),
+  MEMORY_CACHE_MAX_BYTES: intFromEnv(1024 * 1024, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CONFIG_DIR: z.string().min(1).default('./wrangler-free-config'),
+  LOCAL_ATHENA_MIN_QUERY_MS: intFromEnv(0, 10 * 60_000).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_REQUESTS: bool.default(true),
+})
+
+export interface AppConfig {
+  port: number
+  host: string
+  redis: { url: string; commandTimeoutMs: number } | undefined
+  engine: QueryEngineMode
+  athena: {
+    /** Unset = AWS's regional endpoint; set for the local endpoint or a proxy. */
+    endpoint: string | undefined
+    region: string
+    workgroup: string
+    database: string
+    catalog: string
+    outputLocation: string | undefined
+    maxAttempts: number
+  }
+  query: {
+    timeoutMs: number
+    pollInitialDelayMs: number
+    pollMaxIntervalMs: number
+    maxRows: number
+    maxResultBytes: number
+  }
+  /** Empty = reads are open (a warning is logged at start). */
+  apiKeys: string[]
+  cachePrefix: string
+  memoryCacheMaxBytes: number
+  dataDir: string
+  configDir: string
+  localAthenaMinQueryMs: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  logRequests: boolean
+}
+
+export interface LoadConfigOptions {
+  /** Engine when QUERY_ENGINE is unset: `local` for the Node server, `athena` for Lambda. */
+  defaultEngine?: QueryEngineMode
+  /** LOCAL_ATHENA_MIN_QUERY_MS when unset (`npm start` uses 500 so a miss looks like a miss). */
+  defaultLocalMinQueryMs?: number
+}
+
+/** Parses and validates the whole configuration once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): AppConfig {
+  // Empty strings mean "unset": docker-compose and shells often export VAR= for optional settings.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = envSchema.safeParse(cleaned)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
+  }
+  const e = parsed.data
+  const engine = e.QUERY_ENGINE ?? options.defaultEngine ?? 'athena'
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
+    engine,
+    athena: {
+      endpoint: e.ATHENA_ENDPOINT,
+      region: e.AWS_REGION,
+      workgroup: e.ATHENA_WORKGROUP,
+      database: e.ATHENA_DATABASE,
+      catalog: e.ATHENA_CATALOG,
+      outputLocation: e.ATHENA_OUTPUT_LOCATION,
+      maxAttempts: e.ATHENA_MAX_ATTEMPTS,
+    },
+    query: {
+      timeoutMs: e.QUERY_TIMEOUT_MS,
+      pollInitialDelayMs: e.POLL_INITIAL_DELAY_MS,
+      pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
+      maxRows: e.MAX_RESULT_ROWS,
+      maxResultBytes: e.MAX_RESULT_BYTES,
+    },
+    apiKeys: e.API_KEYS ?? [],
+    cachePrefix: e.CACHE_PREFIX,
+    memoryCacheMaxBytes: e.MEMORY_CACHE_MAX_BYTES,
+    dataDir: e.DATA_DIR,
+    configDir: e.CONFIG_DIR,
+    localAthenaMinQueryMs: e.LOCAL_ATHENA_MIN_QUERY_MS ?? options.defaultLocalMinQueryMs ?? 0,
+    logLevel: e.LOG_LEVEL,
+    logRequests: e.LOG_REQUESTS,
+  }
+}

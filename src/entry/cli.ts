@@ -1,0 +1,105 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { loadCatalog } from '../config/catalog.ts'
+import { AcpError } from '../errors.ts'
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0–65535)')
+  return n
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
+  return n
+}
+
+function onSignals(close: () => Promise<void>): void {
+  let closing = false
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (closing) return
+      closing = true
+      close().finally(() => process.exit(0))
+    })
+  }
+}
+
+/** The `acp` command line. */
+export function buildCli(): Command {
+  const program = new Command()
+    .name('acp')
+    .description('athena-cache-proxy: cached, precomputed Athena query results for dashboards')
+    .showHelpAfterError()
+
+  program
+    .command('serve')
+    .description('run the HTTP API (PORT, REDIS_URL, QUERY_ENGINE… from the environment)')
+    .option('-p, --port <port>', 'port to listen on (overrides PORT)', port)
+    .action(async (opts: { port?: number }) => {
+      const { startServer } = await import('./server.ts')
+      const env = { ...process.env, ...(opts.port !== undefined ? { PORT: String(opts.port) } : {}) }
+      const server = await startServer(env)
+      process.stderr.write(`athena-cache-proxy listening on ${server.url}\n`)
+      onSignals(() => server.close())
+    })
+
+  program
+    .command('local-athena')
+    .description('run the local Athena-compatible endpoint (awsJson1_1 over DuckDB) on its own')
+    .option('-p, --port <port>', 'port to listen on', port, 4566)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('-d, --data-dir <dir>', 'directory with <database>/<table>/ Parquet data', './data')
+    .option('--min-query-ms <ms>', 'minimum time before a query succeeds', nonNegativeInt, 0)
+    .option('--sample-data', 'generate the sample data first when the data dir is empty')
+    .action(async (opts: { port: number; host: string; dataDir: string; minQueryMs: number; sampleData?: boolean }) => {
+      const { startLocalAthena } = await import('../local/athena-server.ts')
+      const { generateSampleData, hasData } = await import('../local/sample-data.ts')
+      if (opts.sampleData && !(await hasData(opts.dataDir))) await generateSampleData({ dataDir: opts.dataDir })
+      const local = await startLocalAthena({
+        dataDir: opts.dataDir,
+        port: opts.port,
+        host: opts.host,
+        minQueryMs: opts.minQueryMs,
+      })
+      process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint, port: local.port })}\n`)
+      onSignals(() => local.close())
+    })
+
+  program
+    .command('sample-data')
+    .description('write the deterministic sample table analytics.analytics as hive-partitioned Parquet')
+    .option('-d, --data-dir <dir>', 'target data directory', './data')
+    .option('--rows <n>', 'number of rows', nonNegativeInt, 1_200_000)
+    .option('--force', 'regenerate even when data exists')
+    .action(async (opts: { dataDir: string; rows: number; force?: boolean }) => {
+      const { generateSampleData, hasData } = await import('../local/sample-data.ts')
+      if (!opts.force && (await hasData(opts.dataDir))) {
+        process.stdout.write(`${opts.dataDir} already holds data (use --force to regenerate)\n`)
+        return
+      }
+      const report = await generateSampleData({ dataDir: opts.dataDir, rows: opts.rows })
+      process.stdout.write(`${JSON.stringify(report)}\n`)
+    })
+
+  program
+    .command('catalog')
+    .description('validate the query catalog and list its queries')
+    .option('-c, --config-dir <dir>', 'configuration directory', process.env.CONFIG_DIR ?? './wrangler-free-config')
+    .action(async (opts: { configDir: string }) => {
+      const catalog = await loadCatalog(opts.configDir)
+      for (const q of catalog.queries.values()) {
+        const params = q.parameters.map((p) => `${p.name}${p.required ? '' : '?'}:${p.type}`).join(', ')
+        process.stdout.write(`${q.name}(${params})  ttl=${q.ttlSeconds}s stale=${q.staleSeconds}s  ${q.description}\n`)
+      }
+    })
+
+  return program
+}
+
+try {
+  await buildCli().parseAsync(process.argv)
+} catch (err) {
+  process.stderr.write(`acp: ${err instanceof AcpError ? err.message : (err as Error).stack}\n`)
+  process.exit(1)
+}

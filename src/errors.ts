@@ -1,0 +1,137 @@
+/**
+ * Domain errors. Every layer throws these (never bare `Error` for expected failures); the HTTP layer maps
+ * `code` to a status and an RFC 9457 problem document in exactly one place (`src/http/problem.ts`).
+ */
+
+export type ErrorCode =
+  | 'VALIDATION'
+  | 'UNKNOWN_QUERY'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'QUERY_FAILED'
+  | 'QUERY_CANCELLED'
+  | 'QUERY_TIMEOUT'
+  | 'ENGINE_THROTTLED'
+  | 'ENGINE_UNAVAILABLE'
+  | 'RESULT_TOO_LARGE'
+  | 'CONFIG'
+
+/** One bad input field, named so a client can point at it. */
+export interface FieldIssue {
+  name: string
+  message: string
+}
+
+export abstract class AcpError extends Error {
+  abstract readonly code: ErrorCode
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Bad or missing request parameters. */
+export class ValidationError extends AcpError {
+  readonly code = 'VALIDATION'
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message)
+  }
+}
+
+export class UnknownQueryError extends AcpError {
+  readonly code = 'UNKNOWN_QUERY'
+  constructor(readonly queryName: string) {
+    super(`No query named '${queryName}' in the catalog`)
+  }
+}
+
+export class NotFoundError extends AcpError {
+  readonly code = 'NOT_FOUND'
+}
+
+export class UnauthorizedError extends AcpError {
+  readonly code = 'UNAUTHORIZED'
+}
+
+export class ForbiddenError extends AcpError {
+  readonly code = 'FORBIDDEN'
+}
+
+/** Athena error category: 1 = system, 2 = user (bad SQL, missing table…), 3 = other. */
+export type AthenaErrorCategory = 1 | 2 | 3
+
+/** The engine ran the query and reported FAILED. `isUserError` (category 2) is the caller's fault and is not retried. */
+export class QueryFailedError extends AcpError {
+  readonly code = 'QUERY_FAILED'
+  constructor(
+    message: string,
+    readonly details: {
+      queryExecutionId?: string
+      errorCategory?: number
+      errorType?: number
+      stateChangeReason?: string
+    } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+  get isUserError(): boolean {
+    return this.details.errorCategory === 2
+  }
+}
+
+export class QueryCancelledError extends AcpError {
+  readonly code = 'QUERY_CANCELLED'
+  constructor(
+    readonly queryExecutionId: string,
+    reason?: string,
+  ) {
+    super(`Query ${queryExecutionId} was cancelled${reason ? `: ${reason}` : ''}`)
+  }
+}
+
+export class QueryTimeoutError extends AcpError {
+  readonly code = 'QUERY_TIMEOUT'
+  constructor(
+    readonly queryExecutionId: string | undefined,
+    readonly waitedMs: number,
+  ) {
+    super(`Query ${queryExecutionId ?? '(not started)'} did not finish within ${waitedMs} ms`)
+  }
+}
+
+/** Athena answered TooManyRequestsException / ThrottlingException after our bounded retries. */
+export class EngineThrottledError extends AcpError {
+  readonly code = 'ENGINE_THROTTLED'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** The engine could not be reached or answered with an unexpected error. */
+export class EngineUnavailableError extends AcpError {
+  readonly code = 'ENGINE_UNAVAILABLE'
+}
+
+export class ResultTooLargeError extends AcpError {
+  readonly code = 'RESULT_TOO_LARGE'
+  constructor(
+    message: string,
+    readonly limit: { rows?: number; bytes?: number },
+  ) {
+    super(message)
+  }
+}
+
+/** Invalid configuration: the message names the variable, file or field. */
+export class ConfigError extends AcpError {
+  readonly code = 'CONFIG'
+}

@@ -1,0 +1,33 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+
+export interface ApiKeyAuthOptions {
+  /** Accepted keys; empty = open. */
+  keys: readonly string[]
+  header?: string
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** True when `candidate` equals one of `keys`, in time independent of where (or whether) they differ. */
+export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): boolean {
+  // Hashing first gives equal-length inputs for timingSafeEqual; every key is compared, no early exit.
+  const c = digest(candidate)
+  let found = false
+  for (const k of keyDigests) found = timingSafeEqual(c, k) || found
+  return found
+}
+
+/** Requires `x-api-key` to hold one of the configured keys: 401 when missing, 403 when wrong. */
+export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler {
+  const header = options.header ?? 'x-api-key'
+  const keyDigests = options.keys.map(digest)
+  return async (c, next) => {
+    if (keyDigests.length === 0) return next()
+    const key = c.req.header(header)
+    if (!key) throw new UnauthorizedError(`Send your API key in the ${header} header`)
+    if (!matchesKey(key, keyDigests)) throw new ForbiddenError('The API key is not valid')
+    return next()
+  }
+}

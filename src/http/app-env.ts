@@ -1,0 +1,8 @@
+import type { ReadResult } from '../service/query-service.ts'
+
+/** Hono context variables set by handlers and read by middleware (the request logger). */
+export interface AppEnv {
+  Variables: {
+    read: ReadResult | undefined
+  }
+}

@@ -1,0 +1,69 @@
+import type { Context } from 'hono'
+import { plainBody } from '../cache/entry-codec.ts'
+import type { ReadResult } from '../service/query-service.ts'
+
+const CACHE_STATUS_NAME = 'athena-cache-proxy'
+
+/** True when the client accepts gzip (and has not refused it with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';')
+    if (coding !== 'gzip' && coding !== '*') continue
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  }
+  return false
+}
+
+/** RFC 9110 If-None-Match (weak comparison): `*` or any listed tag equal to ours. */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false
+  if (ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
+}
+
+function cacheStatus(read: ReadResult, ttlSeconds: number): string {
+  switch (read.outcome) {
+    case 'HIT':
+      return `${CACHE_STATUS_NAME}; hit; ttl=${ttlSeconds}`
+    case 'STALE':
+      return `${CACHE_STATUS_NAME}; hit; fwd=stale; ttl=${ttlSeconds}`
+    case 'MISS':
+      return `${CACHE_STATUS_NAME}; fwd=miss; stored`
+    case 'BYPASS':
+      return `${CACHE_STATUS_NAME}; fwd=bypass`
+  }
+}
+
+/**
+ * Writes a precomputed entry: the stored gzip bytes as they are when the client accepts gzip, else inflated JSON.
+ * Nothing here parses or re-serializes rows.
+ */
+export function resultResponse(c: Context, read: ReadResult, now: number): Response {
+  const { entry } = read
+  const ttlSeconds = Math.max(0, Math.floor((entry.freshUntil - now) / 1000))
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'X-Cache': read.outcome,
+    'Cache-Status': cacheStatus(read, ttlSeconds),
+    ETag: entry.etag,
+    'Cache-Control': `max-age=${ttlSeconds}`,
+    Age: String(Math.max(0, Math.floor((now - entry.computedAt) / 1000))),
+    Vary: 'Accept-Encoding',
+    'Server-Timing':
+      read.timings.engineMs === undefined
+        ? `cache;dur=${read.timings.cacheMs.toFixed(2)}`
+        : `cache;dur=${read.timings.cacheMs.toFixed(2)}, engine;dur=${read.timings.engineMs.toFixed(0)}`,
+  }
+  if (etagMatches(c.req.header('if-none-match'), entry.etag)) {
+    delete headers['Content-Type']
+    return c.body(null, 304, headers)
+  }
+  if (acceptsGzip(c.req.header('accept-encoding'))) {
+    headers['Content-Encoding'] = 'gzip'
+    // Buffers from ioredis and zlib are backed by plain ArrayBuffers; the cast only narrows ArrayBufferLike.
+    return c.body(entry.gzipBody as Uint8Array<ArrayBuffer>, 200, headers)
+  }
+  return c.body(plainBody(entry) as Uint8Array<ArrayBuffer>, 200, headers)
+}

@@ -1,0 +1,28 @@
+import { pino, type Logger } from 'pino'
+
+/**
+ * JSON logs on stdout. The Node server writes asynchronously through a buffer (a synchronous write per request
+ * costs a large share of a cache hit); Lambda writes synchronously because nothing runs after a response there.
+ */
+export function createLogger(options: { level: string; sync: boolean; name?: string }): Logger {
+  const destination = options.sync ? pino.destination({ sync: true }) : pino.destination({ sync: false, minLength: 4096 })
+  return pino(
+    {
+      level: options.level,
+      name: options.name ?? 'athena-cache-proxy',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  )
+}
+
+/** Flushes buffered log lines (call before exit). */
+export function flushLogger(logger: Logger): void {
+  try {
+    logger.flush()
+  } catch {
+    // stdout already closed
+  }
+}
