@@ -1,9 +1,8 @@
 /**
  * When to ask Athena for a query's status next. Status calls are rationed (about 100 GetQueryExecution per second
  * per account, shared by every Lambda) and every late poll is latency a dashboard waits, so:
- * - with an expected run time (from the query's history) poll once early as a hedge (reused results and partition
- *   pruning can make a run much faster than the last), then right after the expected completion, then in small
- *   steps; if the query runs far past its expectation, fall back to plain backoff;
+ * - with an expected run time (from the query's history) poll once early as a hedge, then just before and just after
+ *   the expected completion, then in small steps; if the query runs far past its expectation, fall back to backoff;
  * - with nothing known, exponential backoff: each interval a fixed fraction of the time already waited (so the
  *   wait overshoots the completion by at most that fraction), between a floor and a cap.
  */
@@ -39,14 +38,19 @@ function backoffDelay(elapsedMs: number, attempt: number, plan: PollPlan): numbe
 }
 
 function expectedDelay(elapsedMs: number, attempt: number, expectedMs: number, plan: PollPlan): number | undefined {
-  const target = expectedMs * 1.02 + EXPECTED_LEAD_MS
-  // Hedge: one early look when the expectation is long enough for it to matter.
-  if (attempt === 0 && target > plan.initialDelayMs * 4) return plan.initialDelayMs
-  if (elapsedMs < target) return target - elapsedMs
+  // Planned looks, as times since the start: a hedge early on (reused results and partition pruning can make a run
+  // far faster than the last), one just before the expected completion (runs vary by a few percent), one just after.
+  const planned = [
+    ...(expectedMs > plan.initialDelayMs * 4 ? [plan.initialDelayMs] : []),
+    ...(expectedMs >= 1_000 ? [expectedMs * 0.92] : []),
+    expectedMs + EXPECTED_LEAD_MS,
+  ]
+  const next = planned.find((t) => t > elapsedMs + 1)
+  if (next !== undefined) return next - elapsedMs
   if (elapsedMs > expectedMs * 2 + plan.initialDelayMs) return undefined
-  // Past the expectation: small steps that grow, about 5% of the expected time each.
-  const step = Math.max(100, expectedMs * 0.05) * 1.5 ** Math.max(0, attempt - 2)
-  return Math.min(plan.maxIntervalMs, step)
+  // Past the expectation: small steps that grow, starting at 5% of the expected time.
+  const overdue = Math.max(0, attempt - planned.length)
+  return Math.min(plan.maxIntervalMs, Math.max(100, expectedMs * 0.05) * 1.5 ** overdue)
 }
 
 /** Milliseconds to wait before status call number `attempt` (0-based), `elapsedMs` after the query started. */

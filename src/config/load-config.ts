@@ -102,7 +102,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = envSchema.safeParse(cleaned)
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)
+    const lines = parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`)
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
   }
   const e = parsed.data

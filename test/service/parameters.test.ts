@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import { loadCatalog, parseCatalog } from '../../src/config/catalog.ts'
+import { ConfigError, ValidationError } from '../../src/errors.ts'
+import { bindQuery, parseParameters } from '../../src/service/parameters.ts'
+
+const catalog = await loadCatalog('wrangler-free-config')
+const analytics = catalog.queries.get('analytics')
+const topPages = catalog.queries.get('top_pages')
+if (!analytics || !topPages) throw new Error('catalog must ship analytics and top_pages')
+
+function issuesOf(fn: () => unknown): Array<{ name: string; message: string }> {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError)
+    return (err as ValidationError).issues
+  }
+  throw new Error('expected a ValidationError')
+}
+
+describe('parseParameters', () => {
+  it('applies defaults, including end = start + 31 days, and sorts keys', () => {
+    const p = parseParameters(analytics, { start: '2024-01-01', measure: 'pageviews' })
+    expect(p).toEqual({ end: '2024-02-01', measure: 'pageviews', period: 'day', start: '2024-01-01' })
+    expect(Object.keys(p)).toEqual(['end', 'measure', 'period', 'start'])
+  })
+
+  it('gives equal canonical parameters for equivalent requests', () => {
+    const a = parseParameters(analytics, { measure: 'pageviews', start: '2024-01-01' })
+    const b = parseParameters(analytics, { start: ['2024-01-01'], end: '2024-02-01', period: 'day', measure: ['pageviews'] })
+    expect(b).toEqual(a)
+  })
+
+  it('coerces integers and checks bounds', () => {
+    expect(parseParameters(topPages, { measure: 'pageviews', start: '2024-01-01', limit: '25' }).limit).toBe(25)
+    for (const bad of ['0', '101', '1.5', '1e2', '0x10', ' 5', '99999999999999999999']) {
+      expect(issuesOf(() => parseParameters(topPages, { measure: 'x', start: '2024-01-01', limit: bad }))[0]?.name).toBe('limit')
+    }
+  })
+
+  it.each([
+    ['missing required', { start: '2024-01-01' }, 'measure', 'is required'],
+    ['bad enum', { measure: 'pageviews', start: '2024-01-01', period: 'year' }, 'period', 'must be one of hour, day, week, month'],
+    ['impossible date', { measure: 'pageviews', start: '2024-02-30' }, 'start', 'must be a date YYYY-MM-DD'],
+    ['date with time', { measure: 'pageviews', start: '2024-01-01T00:00:00Z' }, 'start', 'must be a date YYYY-MM-DD'],
+    ['end before start', { measure: 'pageviews', start: '2024-02-01', end: '2024-01-01' }, 'end', 'must be after start'],
+    ['range too long', { measure: 'pageviews', start: '2020-01-01', end: '2024-01-01' }, 'end', 'may be at most 366 days after start'],
+    ['repeated', { measure: ['pageviews', 'sessions'], start: '2024-01-01' }, 'measure', 'given more than once'],
+    ['unknown', { measure: 'pageviews', start: '2024-01-01', foo: 'bar' }, 'foo', 'unknown parameter (allowed: measure, period, start, end)'],
+  ])('reports %s by name', (_n, raw, name, message) => {
+    expect(issuesOf(() => parseParameters(analytics, raw))).toContainEqual({ name, message })
+  })
+
+  it.each([
+    ["quote", "pageviews'"],
+    ['sql injection', "x' OR '1'='1"],
+    ['statement', 'pageviews; DROP TABLE analytics; --'],
+    ['comment', 'pageviews/*'],
+    ['unicode', 'pagevïews'],
+    ['emoji', '📈'],
+    ['huge', 'a'.repeat(100_000)],
+    ['newline', 'page\nviews'],
+    ['nul', 'page\u0000views'],
+  ])('rejects a measure with %s', (_n, measure) => {
+    expect(issuesOf(() => parseParameters(analytics, { measure, start: '2024-01-01' }))[0]?.name).toBe('measure')
+  })
+
+  it('reports every problem at once', () => {
+    const issues = issuesOf(() => parseParameters(analytics, { period: 'x', start: 'y', bogus: '1' }))
+    expect(issues.map((i) => i.name).sort()).toEqual(['bogus', 'measure', 'period', 'start'])
+  })
+})
+
+describe('bindQuery', () => {
+  it('binds user values as execution parameters and substitutes only the enum', () => {
+    const p = parseParameters(analytics, { measure: 'pageviews', start: '2024-01-01', period: 'week' })
+    const { sql, executionParameters } = bindQuery(analytics, p)
+    expect(sql).toContain("date_trunc('week', event_time)")
+    expect(sql).not.toContain('pageviews')
+    expect(sql).not.toContain('2024-01-01')
+    expect(sql.match(/\?/g)?.length).toBe(3)
+    expect(executionParameters).toEqual(["'pageviews'", "'2024-01-01'", "'2024-02-01'"])
+  })
+
+  it('renders integers bare and escapes quotes in strings', () => {
+    const doc = {
+      queries: {
+        q: {
+          ttlSeconds: 60,
+          parameters: { s: { type: 'string', required: true }, n: { type: 'integer', required: true } },
+          sql: "SELECT ':not_a_param', \"col:x\" FROM t -- :nor_this\nWHERE a = :s AND b < :n /* :nor_that */",
+        },
+      },
+    }
+    const def = parseCatalog(doc, 'inline.yaml').queries.get('q')
+    if (!def) throw new Error('q missing')
+    const { sql, executionParameters } = bindQuery(def, parseParameters(def, { s: "it's", n: '7' }))
+    expect(sql).toBe("SELECT ':not_a_param', \"col:x\" FROM t -- :nor_this\nWHERE a = ? AND b < ? /* :nor_that */")
+    expect(executionParameters).toEqual(["'it''s'", '7'])
+  })
+})
+
+describe('catalog validation', () => {
+  const base = { ttlSeconds: 60, sql: 'SELECT 1', parameters: {} }
+  it.each([
+    ['undeclared parameter', { ...base, sql: 'SELECT :x' }, "query 'q', sql: references undeclared parameter 'x'"],
+    [
+      'substituted non-enum',
+      { ...base, sql: "SELECT '{{x}}'", parameters: { x: { type: 'string' } } },
+      "query 'q', sql: {{x}} substitutes text",
+    ],
+    ['unused parameter', { ...base, parameters: { x: { type: 'string' } } }, "query 'q', parameters.x: is declared but never used"],
+    ['bare ?', { ...base, sql: 'SELECT ?' }, "query 'q', sql: a bare '?' placeholder"],
+    ['bad ttl', { ...base, ttlSeconds: 0 }, "query 'q', ttlSeconds:"],
+    ['bad type', { ...base, parameters: { x: { type: 'uuid' } }, sql: 'SELECT :x' }, "query 'q', parameters.x.type"],
+    ['bad pattern', { ...base, parameters: { x: { type: 'string', pattern: '(' } }, sql: 'SELECT :x' }, 'parameters.x.pattern'],
+    [
+      'enum value that could leave a literal',
+      { ...base, parameters: { x: { type: 'enum', values: ["day'"] } }, sql: "SELECT '{{x}}'" },
+      "query 'q', parameters.x.values.0",
+    ],
+  ])('names file, query and field: %s', (_n, q, fragment) => {
+    expect(() => parseCatalog({ queries: { q } }, 'conf/queries.yaml')).toThrow(ConfigError)
+    expect(() => parseCatalog({ queries: { q } }, 'conf/queries.yaml')).toThrow(/conf\/queries\.yaml/)
+    expect(() => parseCatalog({ queries: { q } }, 'conf/queries.yaml')).toThrow(fragment)
+  })
+
+  it('fails clearly on a missing file', async () => {
+    await expect(loadCatalog('/nonexistent-dir')).rejects.toThrow(/nonexistent-dir\/queries\.yaml: cannot read/)
+  })
+
+  it('ships analytics, top_pages and by_country', () => {
+    expect([...catalog.queries.keys()].sort()).toEqual(['analytics', 'by_country', 'top_pages'])
+  })
+})
