@@ -1,11 +1,12 @@
 import { pino, type Logger } from 'pino'
 
 /**
- * JSON logs on stdout. The Node server writes asynchronously through a buffer (a synchronous write per request
- * costs a large share of a cache hit); Lambda writes synchronously because nothing runs after a response there.
+ * JSON logs on stdout. The Node server writes asynchronously (lines logged while a write is in flight go out together;
+ * a synchronous write per request costs a large share of a cache hit); Lambda writes synchronously because nothing
+ * runs after a response there.
  */
 export function createLogger(options: { level: string; sync: boolean; name?: string }): Logger {
-  const destination = options.sync ? pino.destination({ sync: true }) : pino.destination({ sync: false, minLength: 4096 })
+  const destination = options.sync ? pino.destination({ sync: true }) : pino.destination({ sync: false })
   return pino(
     {
       level: options.level,

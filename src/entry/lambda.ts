@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load-config.ts'
 import { createLogger } from '../logger.ts'
 
 // Built once per container on the first invocation and reused while the container is warm.
-let handler: ReturnType<typeof handle> | undefined
+let honoHandler: ReturnType<typeof handle> | undefined
 
 async function init(): Promise<ReturnType<typeof handle>> {
   const config = loadConfig(process.env, { defaultEngine: 'athena' })
@@ -16,7 +16,7 @@ async function init(): Promise<ReturnType<typeof handle>> {
 }
 
 /** Lambda entry point (`index.handler`): API Gateway REST/HTTP API events. */
-export const lambdaHandler: ReturnType<typeof handle> = async (event, context) => {
-  handler ??= await init()
-  return handler(event, context)
+export const handler: ReturnType<typeof handle> = async (event, context) => {
+  honoHandler ??= await init()
+  return honoHandler(event, context)
 }

@@ -1,16 +1,27 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
+import { generateSampleData, hasData } from '../../src/local/sample-data.ts'
 import { provideRedis } from './redis-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string
+    dataDir: string
   }
 }
 
-/** Provides one real Redis to every test file, started here only when none is running. */
+/** Rows of the shared test data set: the real generator at a size that keeps the suite fast. */
+export const TEST_ROWS = 200_000
+
+/** Provides one real Redis (started here only when none is running) and one sample data dir to every test file. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await provideRedis()
   process.stderr.write(`tests use Redis at ${redis.url} (${redis.source})\n`)
   project.provide('redisUrl', redis.url)
+  // Deterministic data, so a directory made by an earlier run is reused as is.
+  const dataDir = join(tmpdir(), `acp-test-data-v1-${TEST_ROWS}`)
+  if (!(await hasData(dataDir))) await generateSampleData({ dataDir, rows: TEST_ROWS })
+  project.provide('dataDir', dataDir)
   return () => redis.stop()
 }

@@ -1,0 +1,215 @@
+// `npm run bench`: hit-path throughput against two baselines, and miss-path polling overhead.
+// Every server runs in its own process; autocannon runs here. Results go to stdout and .bench/results.json.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { AthenaClient, GetQueryExecutionCommand } from '@aws-sdk/client-athena'
+import autocannon from 'autocannon'
+import { Redis } from 'ioredis'
+import { freePort, provideRedis } from '../test/helpers/redis-server.ts'
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
+const CONNECTIONS = 50
+const MISS_QUERY_MS = (process.env.BENCH_MISS_QUERY_MS ?? '2000,30000').split(',').map(Number)
+const OUT_DIR = '.bench'
+const children: ChildProcess[] = []
+
+function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const log = createWriteStream(`${OUT_DIR}/${name}.log`)
+  child.stdout?.pipe(log)
+  child.stderr?.pipe(log)
+  children.push(child)
+  return child
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+    setTimeout(() => child.kill('SIGKILL'), 5_000).unref()
+  })
+}
+
+async function waitFor(url: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const res = await fetch(url)
+      if (res.status < 500) return
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+interface LoadResult {
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  bytesPerRequest: number
+}
+
+async function load(url: string, headers: Record<string, string> = { 'accept-encoding': 'gzip' }): Promise<LoadResult> {
+  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers }) // warm-up: JIT, connection pools
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers })
+  return {
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    bytesPerRequest: Math.round(r.throughput.total / Math.max(1, r.requests.total)),
+  }
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT_DIR, { recursive: true })
+  const redisInfo = await provideRedis()
+  const redis = new Redis(redisInfo.url)
+  const prefix = `acpbench-${randomUUID().slice(0, 8)}`
+  const athenaPort = await freePort()
+  const athenaUrl = `http://127.0.0.1:${athenaPort}`
+  const dataDir = process.env.DATA_DIR ?? './data'
+  process.stdout.write(`redis ${redisInfo.url} (${redisInfo.source}); local Athena on ${athenaUrl}, data ${dataDir}\n`)
+  const athena = start('local-athena', ['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', dataDir, '--sample-data'], {})
+  await waitFor(`${athenaUrl}/_local/stats`, 300_000)
+
+  const serverEnv = (cachePrefix: string, port: number): Record<string, string> => ({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redisInfo.url,
+    QUERY_ENGINE: 'athena',
+    ATHENA_ENDPOINT: athenaUrl,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    CACHE_PREFIX: cachePrefix,
+    QUERY_TIMEOUT_MS: '120000',
+  })
+
+  // ---- (1) hit path ----------------------------------------------------------------------------------------------
+  const payloads = {
+    '2KB': '/analytics?measure=pageviews&period=day&start=2024-01-01',
+    '200KB': '/analytics?measure=pageviews&period=hour&start=2024-01-01&end=2024-03-31',
+  }
+  const ourPort = await freePort()
+  const ours = start('server-a', ['bin/acp.js', 'serve'], serverEnv(prefix, ourPort))
+  const ourUrl = `http://127.0.0.1:${ourPort}`
+  await waitFor(`${ourUrl}/health`)
+  const hit: Record<string, Record<string, LoadResult & { payloadBytes: number }>> = {}
+  for (const [size, path] of Object.entries(payloads)) {
+    const first = await fetch(`${ourUrl}${path}`) // MISS: computes and stores the entry
+    const body = Buffer.from(await first.arrayBuffer())
+    const check = await fetch(`${ourUrl}${path}`)
+    if (check.headers.get('x-cache') !== 'HIT') throw new Error(`expected a HIT for ${path}`)
+    const baselineKey = `${prefix}:baseline:${size}`
+    await redis.set(baselineKey, body)
+    const floorPort = await freePort()
+    const naivePort = await freePort()
+    const floor = start(`floor-${size}`, ['--import', 'tsx', 'bench/floor-server.ts', 'floor', String(floorPort), redisInfo.url, baselineKey], {})
+    const naive = start(`naive-${size}`, ['--import', 'tsx', 'bench/floor-server.ts', 'naive', String(naivePort), redisInfo.url, baselineKey], {})
+    await waitFor(`http://127.0.0.1:${floorPort}/x`)
+    await waitFor(`http://127.0.0.1:${naivePort}/x`)
+    process.stdout.write(`hit path, ${size} payload (${body.length} bytes of JSON): ${DURATION_S}s × 3 servers…\n`)
+    hit[size] = {
+      a: { ...(await load(`${ourUrl}${path}`)), payloadBytes: body.length },
+      b: { ...(await load(`http://127.0.0.1:${floorPort}/x`)), payloadBytes: body.length },
+      c: { ...(await load(`http://127.0.0.1:${naivePort}/x`)), payloadBytes: body.length },
+      aPlain: { ...(await load(`${ourUrl}${path}`, {})), payloadBytes: body.length },
+    }
+    await stop(floor)
+    await stop(naive)
+  }
+  await stop(ours)
+
+  // ---- (2) miss path -------------------------------------------------------------------------------------------
+  const athenaClient = new AthenaClient({
+    endpoint: athenaUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  })
+  const miss: Array<Record<string, number | string>> = []
+  for (const queryMs of MISS_QUERY_MS) {
+    await fetch(`${athenaUrl}/_local/config`, { method: 'POST', body: JSON.stringify({ minQueryMs: queryMs }) })
+    const missPrefix = `${prefix}-miss${queryMs}` // a fresh prefix: no run-time history at all
+    const port = await freePort()
+    const server = start(`server-miss-${queryMs}`, ['bin/acp.js', 'serve'], serverEnv(missPrefix, port))
+    await waitFor(`http://127.0.0.1:${port}/health`)
+    const path = `/queries/by_country?measure=sessions&start=2024-02-01&end=2024-03-01`
+    for (const run of ['without history', 'with history']) {
+      const t0 = performance.now()
+      const res = await fetch(`http://127.0.0.1:${port}${path}`)
+      const latencyMs = performance.now() - t0
+      const json = (await res.json()) as { meta: { queryExecutionId: string } }
+      if (res.headers.get('x-cache') !== 'MISS') throw new Error(`expected a MISS, got ${res.headers.get('x-cache')}`)
+      const id = json.meta.queryExecutionId
+      const stats = (await (await fetch(`${athenaUrl}/_local/stats`)).json()) as {
+        statusCallsByExecution: Record<string, number>
+      }
+      const statusCalls = stats.statusCallsByExecution[id] ?? Number.NaN
+      const exec = await athenaClient.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))
+      const engineMs = exec.QueryExecution?.Statistics?.TotalExecutionTimeInMillis ?? Number.NaN
+      const overheadMs = latencyMs - engineMs
+      miss.push({
+        queryMs,
+        run,
+        latencyMs: Math.round(latencyMs),
+        engineMs,
+        overheadMs: Math.round(overheadMs),
+        overheadPct: Math.round((overheadMs / engineMs) * 1000) / 10,
+        statusCalls,
+      })
+      process.stdout.write(`miss path ${queryMs} ms, ${run}: ${JSON.stringify(miss.at(-1))}\n`)
+      // Drop the entry (not the history) so the next request is a miss again.
+      const keys = await redis.keys(`${missPrefix}:v1:e:*`)
+      if (keys.length > 0) await redis.del(...keys)
+    }
+    await stop(server)
+    const historyKeys = await redis.keys(`${missPrefix}:*`)
+    if (historyKeys.length > 0) await redis.del(...historyKeys)
+  }
+  athenaClient.destroy()
+  await stop(athena)
+  const leftover = await redis.keys(`${prefix}*`)
+  if (leftover.length > 0) await redis.del(...leftover)
+  redis.disconnect()
+  await redisInfo.stop()
+
+  // ---- report ----------------------------------------------------------------------------------------------------
+  const lines: string[] = ['', `Hit path — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s, Accept-Encoding: gzip`]
+  lines.push('payload  server                          req/s    p50 ms  p99 ms  bytes/resp')
+  const ratios: Record<string, { ab: number; ac: number }> = {}
+  for (const [size, r] of Object.entries(hit)) {
+    const row = (label: string, x: LoadResult) =>
+      `${size.padEnd(8)} ${label.padEnd(30)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
+    if (!r.a || !r.b || !r.c || !r.aPlain) continue
+    lines.push(row('(a) athena-cache-proxy HIT', r.a))
+    lines.push(row('(b) floor: getBuffer + write', r.b))
+    lines.push(row('(c) naive: get+parse+c.json', r.c))
+    lines.push(row('(a) without Accept-Encoding', r.aPlain))
+    ratios[size] = { ab: r.a.rps / r.b.rps, ac: r.a.rps / r.c.rps }
+    lines.push(`${size.padEnd(8)} ratios: a/b = ${(r.a.rps / r.b.rps).toFixed(2)}, a/c = ${(r.a.rps / r.c.rps).toFixed(2)}`)
+  }
+  lines.push('', 'Miss path — local engine, overhead = MISS latency − engine time (Athena TotalExecutionTimeInMillis)')
+  for (const m of miss)
+    lines.push(
+      `query ${String(m.queryMs).padStart(6)} ms, ${String(m.run).padEnd(16)} latency ${m.latencyMs} ms, overhead ${m.overheadMs} ms (${m.overheadPct}%), status calls ${m.statusCalls}`,
+    )
+  process.stdout.write(`${lines.join('\n')}\n`)
+  await writeFile(`${OUT_DIR}/results.json`, JSON.stringify({ at: new Date().toISOString(), hit, ratios, miss }, null, 2))
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`)
+    process.exitCode = 1
+  })
+  .finally(async () => {
+    await Promise.all(children.map(stop))
+  })

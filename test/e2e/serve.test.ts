@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { testRedis } from '../helpers/redis-client.ts'
+import { freePort } from '../helpers/redis-server.ts'
+
+/** Starts `acp serve` as a real child process and resolves once it answers /health. */
+async function serveProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+  const port = await freePort()
+  let output = ''
+  const child = spawn(process.execPath, ['bin/acp.js', 'serve'], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`acp serve exited early:\n${output}`)
+    try {
+      if ((await fetch(`${url}/health`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`acp serve did not start:\n${output}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { url, child, output: () => output }
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+describe('acp serve as child processes sharing one Redis', () => {
+  let redis: Awaited<ReturnType<typeof testRedis>>
+  let one: Awaited<ReturnType<typeof serveProcess>>
+  let two: Awaited<ReturnType<typeof serveProcess>>
+
+  beforeAll(async () => {
+    redis = await testRedis()
+    const env = {
+      REDIS_URL: redis.url,
+      CACHE_PREFIX: redis.prefix,
+      DATA_DIR: inject('dataDir'),
+      LOCAL_ATHENA_MIN_QUERY_MS: '300',
+    }
+    ;[one, two] = await Promise.all([serveProcess(env), serveProcess(env)])
+  })
+  afterAll(async () => {
+    await Promise.all([stopProcess(one.child), stopProcess(two.child)])
+    await redis.cleanup()
+  })
+
+  it('MISS on the first process, HIT on it again and HIT on the second', async () => {
+    const path = '/queries/top_pages?measure=pageviews&start=2024-03-01&limit=5'
+    const t0 = performance.now()
+    const miss = await fetch(`${one.url}${path}`)
+    const missMs = performance.now() - t0
+    expect(miss.headers.get('x-cache')).toBe('MISS')
+    expect(missMs).toBeGreaterThanOrEqual(300) // the engine's minimum query time: a miss looks like a miss
+    const body = await miss.text()
+    const hit = await fetch(`${one.url}${path}`)
+    expect(hit.headers.get('x-cache')).toBe('HIT')
+    const other = await fetch(`${two.url}${path}`)
+    expect(other.headers.get('x-cache')).toBe('HIT')
+    expect(await other.text()).toBe(body)
+    const parsed = JSON.parse(body) as { rows: Array<{ page: string; total: number }> }
+    expect(parsed.rows).toHaveLength(5)
+    expect(parsed.rows.map((r) => r.total)).toEqual([...parsed.rows.map((r) => r.total)].sort((a, b) => b - a))
+  })
+
+  it('reports health with the Redis cache and the local engine, and logs one JSON line per request', async () => {
+    expect(await (await fetch(`${two.url}/health`)).json()).toEqual({ status: 'ok', cache: 'redis', engine: 'local' })
+    await fetch(`${two.url}/analytics?measure=nope`)
+    await new Promise((r) => setTimeout(r, 300)) // log lines are written asynchronously
+    const lines = two
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.some((l) => l.msg === 'athena-cache-proxy listening')).toBe(true)
+    const firstLines = one
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(firstLines).toContainEqual(
+      expect.objectContaining({
+        msg: 'request',
+        status: 200,
+        cache: 'HIT',
+        query: 'top_pages',
+        key: expect.stringMatching(new RegExp(`^${redis.prefix}:v1:e:`)),
+        cacheMs: expect.any(Number),
+      }),
+    )
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'request', method: 'GET', path: '/analytics', status: 400, durationMs: expect.any(Number) }),
+    )
+  })
+})

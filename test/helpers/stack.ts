@@ -1,0 +1,47 @@
+import { inject } from 'vitest'
+import { createApp } from '../../src/app.ts'
+import { buildDeps, type Deps } from '../../src/build-deps.ts'
+import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
+import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
+import { loadConfig } from '../../src/config/load-config.ts'
+import { type LocalAthena, startLocalAthena } from '../../src/local/athena-server.ts'
+import { createLogger } from '../../src/logger.ts'
+import { testRedis } from './redis-client.ts'
+
+export interface Stack {
+  app: ReturnType<typeof createApp>
+  deps: Deps
+  local: LocalAthena
+  redis: Awaited<ReturnType<typeof testRedis>>
+  close(): Promise<void>
+}
+
+/**
+ * The real service in-process: the embedded local Athena endpoint reached through the real AthenaClient, and a real
+ * Redis under a key prefix of this test's own (or the memory store). No part of our code is replaced.
+ */
+export async function startStack(
+  options: { env?: Record<string, string>; minQueryMs?: number; cache?: 'redis' | 'memory' } = {},
+): Promise<Stack> {
+  const redis = await testRedis()
+  const local = await startLocalAthena({ dataDir: inject('dataDir'), port: 0, minQueryMs: options.minQueryMs ?? 0 })
+  const config = loadConfig(
+    { CACHE_PREFIX: redis.prefix, LOG_LEVEL: 'silent', QUERY_ENGINE: 'local', ...options.env },
+    { defaultEngine: 'local' },
+  )
+  const logger = createLogger({ level: config.logLevel, sync: true })
+  const store =
+    options.cache === 'memory' ? new MemoryCacheStore({ maxBytes: 64 * 1024 * 1024 }) : new RedisCacheStore(redis.redis)
+  const deps = await buildDeps(config, { logger, athenaEndpoint: local.endpoint, store })
+  return {
+    app: createApp(deps),
+    deps,
+    local,
+    redis,
+    async close() {
+      deps.athena.destroy()
+      await local.close()
+      await redis.cleanup()
+    },
+  }
+}
