@@ -6,7 +6,8 @@ import { Hono } from 'hono'
 import { Redis } from 'ioredis'
 
 const [mode, port, redisUrl, key] = process.argv.slice(2)
-if (!mode || !port || !redisUrl || !key) throw new Error('usage: floor-server.ts floor|naive <port> <redisUrl> <key>')
+if (!mode || !port || !redisUrl || !key)
+  throw new Error('usage: floor-server.ts floor|naive <port> <redisUrl> <key>')
 const redis = new Redis(redisUrl)
 const app = new Hono()
 if (mode === 'floor') {

@@ -81,9 +81,14 @@ export function toEngineError(err: unknown, context: string): AcpError {
   if (err instanceof AcpError) return err
   const name = errorName(err)
   const message = err instanceof Error ? err.message : String(err)
-  if (THROTTLING.has(name)) return new EngineThrottledError(`Athena throttled ${context}: ${message}`, 2, { cause: err })
+  if (THROTTLING.has(name))
+    return new EngineThrottledError(`Athena throttled ${context}: ${message}`, 2, { cause: err })
   if (name === 'InvalidRequestException')
-    return new QueryFailedError(`Athena rejected ${context}: ${message}`, { errorCategory: 2 }, { cause: err })
+    return new QueryFailedError(
+      `Athena rejected ${context}: ${message}`,
+      { errorCategory: 2 },
+      { cause: err },
+    )
   return new EngineUnavailableError(`Athena ${context} failed: ${message}`, { cause: err })
 }
 
@@ -120,7 +125,9 @@ export class AthenaRunner {
           ClientRequestToken: request.clientRequestToken,
           QueryExecutionContext: { Database: request.database, Catalog: this.options.catalog },
           WorkGroup: request.workgroup,
-          ...(request.executionParameters.length > 0 ? { ExecutionParameters: request.executionParameters } : {}),
+          ...(request.executionParameters.length > 0
+            ? { ExecutionParameters: request.executionParameters }
+            : {}),
           ...(this.options.outputLocation
             ? { ResultConfiguration: { OutputLocation: this.options.outputLocation } }
             : {}),
@@ -142,7 +149,8 @@ export class AthenaRunner {
         new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }),
         { abortSignal: signal },
       )
-      if (!out.QueryExecution) throw new EngineUnavailableError(`Athena returned no execution for ${queryExecutionId}`)
+      if (!out.QueryExecution)
+        throw new EngineUnavailableError(`Athena returned no execution for ${queryExecutionId}`)
       return out.QueryExecution
     } catch (err) {
       throw toEngineError(err, 'GetQueryExecution')
@@ -181,14 +189,18 @@ export class AthenaRunner {
     const status = execution.Status
     if (status?.State === 'FAILED') {
       const athenaError = status.AthenaError
-      throw new QueryFailedError(athenaError?.ErrorMessage ?? status.StateChangeReason ?? 'Athena query failed', {
-        queryExecutionId,
-        ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
-        ...(athenaError?.ErrorType !== undefined ? { errorType: athenaError.ErrorType } : {}),
-        ...(status.StateChangeReason ? { stateChangeReason: status.StateChangeReason } : {}),
-      })
+      throw new QueryFailedError(
+        athenaError?.ErrorMessage ?? status.StateChangeReason ?? 'Athena query failed',
+        {
+          queryExecutionId,
+          ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
+          ...(athenaError?.ErrorType !== undefined ? { errorType: athenaError.ErrorType } : {}),
+          ...(status.StateChangeReason ? { stateChangeReason: status.StateChangeReason } : {}),
+        },
+      )
     }
-    if (status?.State === 'CANCELLED') throw new QueryCancelledError(queryExecutionId, status.StateChangeReason)
+    if (status?.State === 'CANCELLED')
+      throw new QueryCancelledError(queryExecutionId, status.StateChangeReason)
     return { execution, statusCalls: outcome.attempts }
   }
 
@@ -221,7 +233,11 @@ export class AthenaRunner {
       let page: GetQueryResultsCommandOutput
       try {
         page = await this.options.client.send(
-          new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, MaxResults: PAGE_SIZE, NextToken: nextToken }),
+          new GetQueryResultsCommand({
+            QueryExecutionId: queryExecutionId,
+            MaxResults: PAGE_SIZE,
+            NextToken: nextToken,
+          }),
           { abortSignal: options.signal },
         )
       } catch (err) {
@@ -239,11 +255,16 @@ export class AthenaRunner {
       for (const row of pageRows) {
         for (const datum of row.Data ?? []) bytes += (datum.VarCharValue?.length ?? 0) + 4
         if (rows.length >= maxRows)
-          throw new ResultTooLargeError(`The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`, { rows: maxRows })
-        if (bytes > maxResultBytes)
-          throw new ResultTooLargeError(`The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`, {
-            bytes: maxResultBytes,
+          throw new ResultTooLargeError(`The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`, {
+            rows: maxRows,
           })
+        if (bytes > maxResultBytes)
+          throw new ResultTooLargeError(
+            `The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`,
+            {
+              bytes: maxResultBytes,
+            },
+          )
         rows.push((convert as ReturnType<typeof createRowConverter>)(row))
       }
       nextToken = page.NextToken

@@ -37,7 +37,12 @@ function backoffDelay(elapsedMs: number, attempt: number, plan: PollPlan): numbe
   return Math.min(plan.maxIntervalMs, Math.max(plan.minIntervalMs, elapsedMs * plan.growth))
 }
 
-function expectedDelay(elapsedMs: number, attempt: number, expectedMs: number, plan: PollPlan): number | undefined {
+function expectedDelay(
+  elapsedMs: number,
+  attempt: number,
+  expectedMs: number,
+  plan: PollPlan,
+): number | undefined {
   // Planned looks, as times since the start: a hedge early on (reused results and partition pruning can make a run
   // far faster than the last), one just before the expected completion (runs vary by a few percent), one just after.
   const planned = [
@@ -60,10 +65,14 @@ export function nextPollDelay(
   plan: PollPlan,
   random: () => number = Math.random,
 ): number {
-  const planned =
+  const aimed =
     plan.expectedMs !== undefined && plan.expectedMs > 0
-      ? (expectedDelay(elapsedMs, attempt, plan.expectedMs, plan) ?? backoffDelay(elapsedMs, attempt, plan))
-      : backoffDelay(elapsedMs, attempt, plan)
+      ? expectedDelay(elapsedMs, attempt, plan.expectedMs, plan)
+      : undefined
+  if (aimed !== undefined) {
+    // Aimed looks get a small, late-only spread: early would miss the completion, wide would defeat the aim.
+    return Math.max(1, Math.round(aimed * (1 + Math.min(plan.jitter, 0.02) * random())))
+  }
   const spread = 1 + plan.jitter * (2 * random() - 1)
-  return Math.max(1, Math.round(planned * spread))
+  return Math.max(1, Math.round(backoffDelay(elapsedMs, attempt, plan) * spread))
 }

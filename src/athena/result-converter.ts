@@ -12,7 +12,8 @@ export interface ResultColumn {
 
 type Converter = (text: string) => JsonValue
 
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,12}))?(?: ?(UTC|Z|[+-]\d{2}:\d{2}))?$/
+const TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,12}))?(?: ?(UTC|Z|[+-]\d{2}:\d{2}))?$/
 
 /** Athena renders `2024-01-01 00:00:00.000`; JSON clients want ISO 8601 UTC with milliseconds. */
 function timestampToIso(text: string): string {
@@ -94,7 +95,9 @@ export function toResultColumns(info: readonly ColumnInfo[]): ResultColumn[] {
 }
 
 /** Converts Athena rows (every value a string or absent) to typed JSON objects keyed by column name. */
-export function createRowConverter(columns: readonly ResultColumn[]): (row: Row) => Record<string, JsonValue> {
+export function createRowConverter(
+  columns: readonly ResultColumn[],
+): (row: Row) => Record<string, JsonValue> {
   const converters = columns.map((c) => converterFor(c.type))
   const names = columns.map((c) => c.name)
   return (row) => {

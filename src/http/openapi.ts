@@ -4,7 +4,10 @@ import type { Catalog, ParameterDef } from '../config/catalog.ts'
  * The OpenAPI 3.1 document. Built from the catalog rather than from static route schemas (as @hono/zod-openapi
  * would) because each catalog query is its own operation with its own parameters, known only at start-up.
  */
-export function buildOpenApi(catalog: Catalog, options: { apiKeysRequired: boolean }): Record<string, unknown> {
+export function buildOpenApi(
+  catalog: Catalog,
+  options: { apiKeysRequired: boolean },
+): Record<string, unknown> {
   const problem = {
     description: 'Problem (RFC 9457)',
     content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -33,9 +36,19 @@ export function buildOpenApi(catalog: Catalog, options: { apiKeysRequired: boole
   }
   const security = options.apiKeysRequired ? [{ apiKey: [] }] : []
   const paths: Record<string, unknown> = {
-    '/health': { get: { summary: 'Liveness and dependencies', security: [], responses: { '200': { description: 'OK' } } } },
+    '/health': {
+      get: {
+        summary: 'Liveness and dependencies',
+        security: [],
+        responses: { '200': { description: 'OK' } },
+      },
+    },
     '/queries': {
-      get: { summary: 'The query catalog', security, responses: { '200': { description: 'Catalog' }, ...errors } },
+      get: {
+        summary: 'The query catalog',
+        security,
+        responses: { '200': { description: 'Catalog' }, ...errors },
+      },
     },
   }
   for (const def of catalog.queries.values()) {
@@ -52,7 +65,11 @@ export function buildOpenApi(catalog: Catalog, options: { apiKeysRequired: boole
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'athena-cache-proxy', version: '1', description: 'Cached, precomputed Athena query results' },
+    info: {
+      title: 'athena-cache-proxy',
+      version: '1',
+      description: 'Cached, precomputed Athena query results',
+    },
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
@@ -68,7 +85,10 @@ export function buildOpenApi(catalog: Catalog, options: { apiKeysRequired: boole
             instance: { type: 'string' },
             errors: {
               type: 'array',
-              items: { type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } },
+              items: {
+                type: 'object',
+                properties: { name: { type: 'string' }, message: { type: 'string' } },
+              },
             },
           },
         },
@@ -104,7 +124,11 @@ function parameterDoc(p: ParameterDef): Record<string, unknown> {
   const schema: Record<string, unknown> = {}
   switch (p.type) {
     case 'string':
-      Object.assign(schema, { type: 'string', maxLength: p.maxLength }, p.pattern ? { pattern: p.pattern } : {})
+      Object.assign(
+        schema,
+        { type: 'string', maxLength: p.maxLength },
+        p.pattern ? { pattern: p.pattern } : {},
+      )
       break
     case 'integer':
       Object.assign(schema, { type: 'integer', minimum: p.min, maximum: p.max })

@@ -33,14 +33,24 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
   QUERY_FAILED: { status: 502, slug: 'query-failed', title: 'The query engine failed' },
   QUERY_CANCELLED: { status: 502, slug: 'query-cancelled', title: 'The query was cancelled' },
   QUERY_TIMEOUT: { status: 504, slug: 'query-timeout', title: 'The query did not finish in time' },
-  ENGINE_THROTTLED: { status: 503, slug: 'engine-throttled', title: 'The query engine is throttling requests' },
+  ENGINE_THROTTLED: {
+    status: 503,
+    slug: 'engine-throttled',
+    title: 'The query engine is throttling requests',
+  },
   ENGINE_UNAVAILABLE: { status: 502, slug: 'engine-unavailable', title: 'The query engine is unavailable' },
   RESULT_TOO_LARGE: { status: 413, slug: 'result-too-large', title: 'The result is too large' },
   CONFIG: { status: 500, slug: 'configuration', title: 'Service misconfigured' },
 }
 
 /** Builds a problem document with our type URI. */
-export function problem(status: number, slug: string, title: string, detail: string, extra: Partial<Problem> = {}): Problem {
+export function problem(
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  extra: Partial<Problem> = {},
+): Problem {
   return { type: `${PROBLEM_TYPE}${slug}`, title, status, detail, ...extra }
 }
 

@@ -56,14 +56,16 @@ export function resultResponse(c: Context, read: ReadResult, now: number): Respo
         ? `cache;dur=${read.timings.cacheMs.toFixed(2)}`
         : `cache;dur=${read.timings.cacheMs.toFixed(2)}, engine;dur=${read.timings.engineMs.toFixed(0)}`,
   }
+  // A Response with a plain header object rather than c.body(): on Node, @hono/node-server then writes status,
+  // headers and bytes straight to the socket without building a Headers instance (a measurable share of a hit).
   if (etagMatches(c.req.header('if-none-match'), entry.etag)) {
     delete headers['Content-Type']
-    return c.body(null, 304, headers)
+    return new Response(null, { status: 304, headers })
   }
   if (acceptsGzip(c.req.header('accept-encoding'))) {
     headers['Content-Encoding'] = 'gzip'
     // Buffers from ioredis and zlib are backed by plain ArrayBuffers; the cast only narrows ArrayBufferLike.
-    return c.body(entry.gzipBody as Uint8Array<ArrayBuffer>, 200, headers)
+    return new Response(entry.gzipBody as Uint8Array<ArrayBuffer>, { status: 200, headers })
   }
-  return c.body(plainBody(entry) as Uint8Array<ArrayBuffer>, 200, headers)
+  return new Response(plainBody(entry) as Uint8Array<ArrayBuffer>, { status: 200, headers })
 }

@@ -11,18 +11,25 @@ export type RawParams = Record<string, string | number | ReadonlyArray<string> |
 const MAX_RAW_LENGTH = 4096
 const DAY_MS = 86_400_000
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** Epoch ms of a valid `YYYY-MM-DD`, else undefined (2024-02-30 is invalid, not March 1st). */
 function parseIsoDate(value: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value)
-  if (!m) return undefined
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-  // Date.UTC rolls 2024-02-30 over to March: reject anything that does not round-trip.
-  return new Date(ms).toISOString().slice(0, 10) === value ? ms : undefined
+  if (value.length !== 10 || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined
+  const year = Number(value.slice(0, 4))
+  const month = Number(value.slice(5, 7))
+  const day = Number(value.slice(8, 10))
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]
+  if (days === undefined || day < 1 || day > days) return undefined
+  return Date.UTC(year, month - 1, day)
 }
 
 const formatDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 function parseTimestamp(value: string): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value)) return undefined
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value))
+    return undefined
   if (parseIsoDate(value.slice(0, 10)) === undefined) return undefined
   // A timestamp without an offset is UTC, as Athena's timestamps are.
   const withZone = value.length === 10 || /(Z|[+-]\d{2}:\d{2})$/.test(value) ? value : `${value}Z`
@@ -34,8 +41,7 @@ function coerce(def: ParameterDef, raw: string): { value: string | number } | { 
   switch (def.type) {
     case 'string': {
       if ([...raw].length > def.maxLength) return { error: `must be at most ${def.maxLength} characters` }
-      if (def.regex !== undefined && !def.regex.test(raw))
-        return { error: `must match ${def.pattern}` }
+      if (def.regex !== undefined && !def.regex.test(raw)) return { error: `must match ${def.pattern}` }
       return { value: raw }
     }
     case 'integer': {
@@ -51,7 +57,9 @@ function coerce(def: ParameterDef, raw: string): { value: string | number } | { 
     }
     case 'timestamp': {
       const ts = parseTimestamp(raw)
-      return ts === undefined ? { error: 'must be an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z' } : { value: ts }
+      return ts === undefined
+        ? { error: 'must be an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z' }
+        : { value: ts }
     }
     case 'enum':
       return def.values.includes(raw) ? { value: raw } : { error: `must be one of ${def.values.join(', ')}` }
@@ -67,7 +75,10 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
   const known = new Set(def.parameters.map((p) => p.name))
   for (const name of Object.keys(raw)) {
     if (!known.has(name) && raw[name] !== undefined)
-      issues.push({ name: name.slice(0, 64), message: `unknown parameter (allowed: ${[...known].join(', ') || 'none'})` })
+      issues.push({
+        name: name.slice(0, 64),
+        message: `unknown parameter (allowed: ${[...known].join(', ') || 'none'})`,
+      })
   }
   const values: Record<string, string | number> = {}
   const relative: ParameterDef[] = []
@@ -99,7 +110,8 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
   for (const p of relative) {
     if (p.type !== 'date' || typeof p.default !== 'object') continue
     const base = values[p.default.from]
-    if (typeof base === 'string') values[p.name] = formatDate((parseIsoDate(base) as number) + p.default.days * DAY_MS)
+    if (typeof base === 'string')
+      values[p.name] = formatDate((parseIsoDate(base) as number) + p.default.days * DAY_MS)
   }
   for (const r of def.ranges) {
     const from = values[r.from]
@@ -129,7 +141,10 @@ export function toAthenaLiteral(def: ParameterDef, value: string | number): stri
 }
 
 /** The SQL text and ExecutionParameters for a query: user values only ever travel as parameters. */
-export function bindQuery(def: QueryDef, params: CanonicalParams): { sql: string; executionParameters: string[] } {
+export function bindQuery(
+  def: QueryDef,
+  params: CanonicalParams,
+): { sql: string; executionParameters: string[] } {
   const byName = new Map(def.parameters.map((p) => [p.name, p]))
   let sql = ''
   const executionParameters: string[] = []
@@ -150,7 +165,8 @@ export function bindQuery(def: QueryDef, params: CanonicalParams): { sql: string
     }
     if (part.kind === 'substitute') {
       // Allowlisted by parseParameters and by the catalog's enum-value pattern; checked again as defence in depth.
-      if (p.type !== 'enum' || !p.values.includes(String(value))) throw new ValidationError(`bad value for ${p.name}`)
+      if (p.type !== 'enum' || !p.values.includes(String(value)))
+        throw new ValidationError(`bad value for ${p.name}`)
       sql += String(value)
     } else {
       sql += '?'

@@ -5,7 +5,7 @@ import type { JsonValue, ResultColumn } from '../athena/result-converter.ts'
 import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cache-key.ts'
 import { decideCacheAction } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import { type DecodedEntry, decodeEntry, EntryDecodeError, encodeEntry } from '../cache/entry-codec.ts'
+import { type DecodedEntry, decodeEntry, type EntryDecodeError, encodeEntry } from '../cache/entry-codec.ts'
 import type { Catalog, QueryDef } from '../config/catalog.ts'
 import { UnknownQueryError } from '../errors.ts'
 import { bindQuery, type CanonicalParams, parseParameters, type RawParams } from './parameters.ts'
@@ -93,7 +93,10 @@ export class QueryService {
         entry = decodeEntry(stored)
       } catch (err) {
         // A corrupt entry is a miss; the computation below overwrites it.
-        this.o.logger.warn({ err: (err as EntryDecodeError).message, key: resolved.key }, 'undecodable cache entry')
+        this.o.logger.warn(
+          { err: (err as EntryDecodeError).message, key: resolved.key },
+          'undecodable cache entry',
+        )
       }
     }
     const action = decideCacheAction(entry, this.now(), { serveStale: resolved.def.staleSeconds > 0 })

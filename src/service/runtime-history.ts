@@ -14,7 +14,9 @@ function parseSample(buf: Buffer | null | undefined): Sample | undefined {
   if (!buf) return undefined
   try {
     const s = JSON.parse(buf.toString('utf8')) as Partial<Sample>
-    return typeof s.ms === 'number' && Number.isFinite(s.ms) && s.ms > 0 ? { ms: s.ms, n: Number(s.n) || 1 } : undefined
+    return typeof s.ms === 'number' && Number.isFinite(s.ms) && s.ms > 0
+      ? { ms: s.ms, n: Number(s.n) || 1 }
+      : undefined
   } catch {
     return undefined
   }
@@ -33,7 +35,10 @@ export class RuntimeHistory {
   /** Expected total run time: this key's last run, else the query's average, else undefined. Never throws. */
   async expectedMs(entryKey: string, query: string): Promise<number | undefined> {
     try {
-      const [byKey, byQuery] = await this.store.getMany([this.keys.runtimeOfKey(entryKey), this.keys.runtimeOfQuery(query)])
+      const [byKey, byQuery] = await this.store.getMany([
+        this.keys.runtimeOfKey(entryKey),
+        this.keys.runtimeOfQuery(query),
+      ])
       return parseSample(byKey)?.ms ?? parseSample(byQuery)?.ms
     } catch {
       return undefined
@@ -46,9 +51,15 @@ export class RuntimeHistory {
     try {
       const [prior] = await this.store.getMany([this.keys.runtimeOfQuery(query)])
       const old = parseSample(prior)
-      const avg: Sample = old ? { ms: old.ms * (1 - ALPHA) + totalMs * ALPHA, n: old.n + 1 } : { ms: totalMs, n: 1 }
+      const avg: Sample = old
+        ? { ms: old.ms * (1 - ALPHA) + totalMs * ALPHA, n: old.n + 1 }
+        : { ms: totalMs, n: 1 }
       await Promise.all([
-        this.store.set(this.keys.runtimeOfKey(entryKey), Buffer.from(JSON.stringify({ ms: totalMs, n: 1 })), KEEP_MS),
+        this.store.set(
+          this.keys.runtimeOfKey(entryKey),
+          Buffer.from(JSON.stringify({ ms: totalMs, n: 1 })),
+          KEEP_MS,
+        ),
         this.store.set(this.keys.runtimeOfQuery(query), Buffer.from(JSON.stringify(avg)), KEEP_MS),
       ])
     } catch {

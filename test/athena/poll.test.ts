@@ -45,13 +45,23 @@ describe('nextPollDelay', () => {
 
   it('hedges with one early poll so a much faster run is not held to its history', () => {
     const polls = simulate({ ...plan, expectedMs: 30_000 }, 300)
-    expect(polls).toEqual([plan.initialDelayMs])
+    expect(polls).toHaveLength(1)
+    expect(polls[0]).toBeGreaterThanOrEqual(plan.initialDelayMs)
+    expect(polls[0]).toBeLessThanOrEqual(plan.initialDelayMs * 1.02)
   })
 
   it('falls back to backoff when a run is far slower than its history', () => {
     const polls = simulate({ ...plan, expectedMs: 1_000 }, 60_000)
     expect(polls.length).toBeLessThan(30)
     expect((polls.at(-1) as number) - 60_000).toBeLessThanOrEqual(plan.maxIntervalMs * 1.1)
+  })
+
+  it('with history, keeps every look close to its aim whatever the jitter', () => {
+    for (const random of [() => 0, () => 0.999999]) {
+      const polls = simulate({ ...plan, expectedMs: 30_000 }, 30_000, random)
+      expect(polls.length).toBeLessThanOrEqual(4)
+      expect((polls.at(-1) as number) - 30_000).toBeLessThanOrEqual(100 + 0.05 * 30_000)
+    }
   })
 
   it('applies ± jitter around the plan', () => {

@@ -25,7 +25,12 @@ describe('result conversion', () => {
     ['m', 'map'],
     ['r', 'row'],
     ['n', 'varchar'],
-  ].map(([Name, Type]) => ({ Name, Label: Name, Type, ...(Type === 'decimal' ? { Precision: 10, Scale: 2 } : {}) }))
+  ].map(([Name, Type]) => ({
+    Name,
+    Label: Name,
+    Type,
+    ...(Type === 'decimal' ? { Precision: 10, Scale: 2 } : {}),
+  }))
   const values = [
     'true',
     '-5',
@@ -51,7 +56,9 @@ describe('result conversion', () => {
     undefined,
   ]
   const columns = toResultColumns(info)
-  const row = createRowConverter(columns)({ Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })) })
+  const row = createRowConverter(columns)({
+    Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })),
+  })
 
   it('converts by Athena type', () => {
     expect(row).toEqual({
@@ -81,15 +88,24 @@ describe('result conversion', () => {
   })
 
   it('keeps decimal precision and scale in the column list', () => {
-    expect(columns.find((c) => c.name === 'dec')).toEqual({ name: 'dec', type: 'decimal', precision: 10, scale: 2 })
+    expect(columns.find((c) => c.name === 'dec')).toEqual({
+      name: 'dec',
+      type: 'decimal',
+      precision: 10,
+      scale: 2,
+    })
     expect(columns[0]).toEqual({ name: 'b', type: 'boolean' })
   })
 
   it('normalises timestamp precision and offsets to ISO UTC milliseconds', () => {
     const conv = createRowConverter([{ name: 't', type: 'timestamp' }])
     expect(conv({ Data: [{ VarCharValue: '2024-03-31 23:59:59' }] }).t).toBe('2024-03-31T23:59:59.000Z')
-    expect(conv({ Data: [{ VarCharValue: '2024-03-31 23:59:59.123456' }] }).t).toBe('2024-03-31T23:59:59.123Z')
+    expect(conv({ Data: [{ VarCharValue: '2024-03-31 23:59:59.123456' }] }).t).toBe(
+      '2024-03-31T23:59:59.123Z',
+    )
     const tz = createRowConverter([{ name: 't', type: 'timestamp with time zone' }])
-    expect(tz({ Data: [{ VarCharValue: '2024-01-01 01:00:00.000 +01:00' }] }).t).toBe('2024-01-01T00:00:00.000Z')
+    expect(tz({ Data: [{ VarCharValue: '2024-01-01 01:00:00.000 +01:00' }] }).t).toBe(
+      '2024-01-01T00:00:00.000Z',
+    )
   })
 })
