@@ -19,10 +19,15 @@ const result = await build({
   metafile: true,
   legalComments: 'none',
   // The Lambda runtime ships no AWS SDK v3 guarantee of our version, so the SDK is bundled; ESM needs `require`.
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 })
-const forbidden = Object.keys(result.metafile.inputs).filter((f) => f.includes('src/local/') || f.includes('@duckdb'))
-if (forbidden.length > 0) throw new Error(`the Lambda bundle must not contain dev-only code: ${forbidden.join(', ')}`)
+const forbidden = Object.keys(result.metafile.inputs).filter(
+  (f) => f.includes('src/local/') || f.includes('@duckdb'),
+)
+if (forbidden.length > 0)
+  throw new Error(`the Lambda bundle must not contain dev-only code: ${forbidden.join(', ')}`)
 const { size } = await stat(`${outdir}/index.mjs`)
 process.stdout.write(`${outdir}/index.mjs ${(size / 1024).toFixed(0)} KiB\n`)

@@ -25,7 +25,9 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
   const app = new Hono<AppEnv>()
-  const openApi = JSON.stringify(buildOpenApi(deps.service.catalog, { apiKeysRequired: deps.apiKeys.length > 0 }))
+  const openApi = JSON.stringify(
+    buildOpenApi(deps.service.catalog, { apiKeysRequired: deps.apiKeys.length > 0 }),
+  )
   const queryList = JSON.stringify({
     queries: [...deps.service.catalog.queries.values()].map((q) => ({
       name: q.name,
@@ -35,7 +37,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         type: p.type,
         required: p.required,
         ...(p.default !== undefined
-          ? { default: typeof p.default === 'object' ? `${p.default.from} + ${p.default.days} days` : p.default }
+          ? {
+              default:
+                typeof p.default === 'object' ? `${p.default.from} + ${p.default.days} days` : p.default,
+            }
           : {}),
         ...(p.type === 'enum' ? { values: p.values } : {}),
       })),
@@ -88,7 +93,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.all(path, (c) =>
       problemResponse(
         c,
-        { ...problem(405, 'method-not-allowed', 'Method not allowed', 'Queries are read with GET'), instance: c.req.path },
+        {
+          ...problem(405, 'method-not-allowed', 'Method not allowed', 'Queries are read with GET'),
+          instance: c.req.path,
+        },
         { Allow: 'GET, HEAD' },
       ),
     )

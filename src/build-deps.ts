@@ -35,7 +35,10 @@ export async function connectRedis(url: string, commandTimeoutMs: number, logger
     await redis.connect()
   } catch (err) {
     // Start anyway: reads bypass the cache until Redis answers, and ioredis keeps reconnecting.
-    logger.warn({ err: (err as Error).message }, 'redis not reachable at start-up; serving uncached until it is')
+    logger.warn(
+      { err: (err as Error).message },
+      'redis not reachable at start-up; serving uncached until it is',
+    )
   }
   return redis
 }
@@ -47,9 +50,13 @@ export async function buildDeps(
 ): Promise<Deps> {
   const { logger } = options
   const catalog = await loadCatalog(config.configDir)
-  const redis = options.store || !config.redis ? undefined : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger)
+  const redis =
+    options.store || !config.redis
+      ? undefined
+      : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger)
   const store: CacheStore =
-    options.store ?? (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
+    options.store ??
+    (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
   const endpoint = options.athenaEndpoint ?? config.athena.endpoint
   const athena = new AthenaClient({
     region: config.athena.region,
@@ -78,7 +85,8 @@ export async function buildDeps(
     workgroup: config.athena.workgroup,
     queryTimeoutMs: config.query.timeoutMs,
   })
-  if (config.apiKeys.length === 0) logger.warn('API_KEYS is not set: query routes are open to anyone who can reach them')
+  if (config.apiKeys.length === 0)
+    logger.warn('API_KEYS is not set: query routes are open to anyone who can reach them')
   return {
     service,
     store,

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 /**
  * JSON logs on stdout. The Node server writes asynchronously (lines logged while a write is in flight go out together;

@@ -84,7 +84,8 @@ export function decodeEntry(buf: Buffer): DecodedEntry {
   const queryExecutionId = buf.toString('latin1', at, at + idLength)
   at += idLength
   // gzip magic: a truncated or foreign body is caught here rather than by a client failing to inflate it.
-  if (buf.length < at + 18 || buf[at] !== 0x1f || buf[at + 1] !== 0x8b) throw new EntryDecodeError('bad entry body')
+  if (buf.length < at + 18 || buf[at] !== 0x1f || buf[at + 1] !== 0x8b)
+    throw new EntryDecodeError('bad entry body')
   return {
     computedAt: buf.readDoubleBE(6),
     freshUntil: buf.readDoubleBE(14),

@@ -32,16 +32,34 @@ const parameterSchema = z.discriminatedUnion('type', [
     max: z.number().int().default(Number.MAX_SAFE_INTEGER),
     default: z.number().int().optional(),
   }),
-  z.strictObject({ type: z.literal('date'), ...common, default: z.union([isoDate, relativeDefault]).optional() }),
+  z.strictObject({
+    type: z.literal('date'),
+    ...common,
+    default: z.union([isoDate, relativeDefault]).optional(),
+  }),
   z.strictObject({ type: z.literal('timestamp'), ...common, default: z.string().optional() }),
-  z.strictObject({ type: z.literal('enum'), ...common, values: z.array(enumValue).min(1), default: enumValue.optional() }),
+  z.strictObject({
+    type: z.literal('enum'),
+    ...common,
+    values: z.array(enumValue).min(1),
+    default: enumValue.optional(),
+  }),
 ])
 
 const querySchema = z.strictObject({
   description: z.string().default(''),
   sql: z.string().min(1),
-  ttlSeconds: z.number().int().min(1).max(30 * 86_400),
-  staleSeconds: z.number().int().min(0).max(30 * 86_400).default(0),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400),
+  staleSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(0),
   tags: z.array(identifier).default([]),
   database: z.string().min(1).optional(),
   workgroup: z.string().min(1).optional(),
@@ -166,7 +184,10 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
   const fail = (field: string, message: string): never => {
     throw new ConfigError(`${where}: query '${name}', ${field}: ${message}`)
   }
-  const parameters: ParameterDef[] = Object.entries(raw.parameters).map(([pname, def]) => ({ ...def, name: pname }))
+  const parameters: ParameterDef[] = Object.entries(raw.parameters).map(([pname, def]) => ({
+    ...def,
+    name: pname,
+  }))
   const byName = new Map(parameters.map((p) => [p.name, p]))
   for (const p of parameters) {
     if (p.type === 'string' && p.pattern !== undefined) {
@@ -183,12 +204,13 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
       fail(`parameters.${p.name}.default`, `must be within ${p.min}..${p.max}`)
     if (p.type === 'date' && typeof p.default === 'object') {
       const base = byName.get(p.default.from)
-      if (!base || base.type !== 'date' || base.name === p.name)
+      if (base?.type !== 'date' || base.name === p.name)
         fail(`parameters.${p.name}.default.from`, `'${p.default.from}' must name another date parameter`)
       if (base && typeof (base as { default?: unknown }).default === 'object')
         fail(`parameters.${p.name}.default.from`, 'relative defaults cannot be chained')
     }
-    if (p.required && p.default !== undefined) fail(`parameters.${p.name}`, 'a required parameter cannot have a default')
+    if (p.required && p.default !== undefined)
+      fail(`parameters.${p.name}`, 'a required parameter cannot have a default')
   }
   for (const r of raw.ranges) {
     for (const end of [r.from, r.to])
@@ -206,10 +228,14 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     const p = byName.get(part.param)
     if (!p) fail('sql', `references undeclared parameter '${part.param}'`)
     if (part.kind === 'substitute' && p?.type !== 'enum')
-      fail('sql', `{{${part.param}}} substitutes text, which only enum parameters may do; bind it with :${part.param}`)
+      fail(
+        'sql',
+        `{{${part.param}}} substitutes text, which only enum parameters may do; bind it with :${part.param}`,
+      )
     used.add(part.param)
   }
-  for (const p of parameters) if (!used.has(p.name)) fail(`parameters.${p.name}`, 'is declared but never used in sql')
+  for (const p of parameters)
+    if (!used.has(p.name)) fail(`parameters.${p.name}`, 'is declared but never used in sql')
   return {
     name,
     description: raw.description,
@@ -232,12 +258,15 @@ export function parseCatalog(doc: unknown, file: string): Catalog {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const [, qname, ...field] = i.path.map(String)
-      return qname ? `query '${qname}', ${field.join('.') || '(query)'}: ${i.message}` : `${i.path.join('.')}: ${i.message}`
+      return qname
+        ? `query '${qname}', ${field.join('.') || '(query)'}: ${i.message}`
+        : `${i.path.join('.')}: ${i.message}`
     })
     throw new ConfigError(`${file}: invalid query catalog:\n  ${lines.join('\n  ')}`)
   }
   const queries = new Map<string, QueryDef>()
-  for (const [name, raw] of Object.entries(parsed.data.queries)) queries.set(name, compileQuery(name, raw, file))
+  for (const [name, raw] of Object.entries(parsed.data.queries))
+    queries.set(name, compileQuery(name, raw, file))
   return { file, queries }
 }
 
@@ -248,7 +277,9 @@ export async function loadCatalog(configDir: string): Promise<Catalog> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read the query catalog (${(err as Error).message})`, { cause: err })
+    throw new ConfigError(`${file}: cannot read the query catalog (${(err as Error).message})`, {
+      cause: err,
+    })
   }
   let doc: unknown
   try {

@@ -16,7 +16,9 @@ const csv = z
   )
   .pipe(z.array(z.string().min(8, 'each key must be at least 8 characters')))
 
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
 
 /** The environment contract: every variable the service reads, with its default. */
 const envSchema = z.object({
@@ -97,7 +99,10 @@ export interface LoadConfigOptions {
 }
 
 /** Parses and validates the whole configuration once; a bad value throws a ConfigError naming the variable. */
-export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): AppConfig {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  options: LoadConfigOptions = {},
+): AppConfig {
   // Empty strings mean "unset": docker-compose and shells often export VAR= for optional settings.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = envSchema.safeParse(cleaned)

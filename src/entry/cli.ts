@@ -4,7 +4,8 @@ import { AcpError } from '../errors.ts'
 
 function port(value: string): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0–65535)')
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0–65535)')
   return n
 }
 
@@ -52,19 +53,28 @@ export function buildCli(): Command {
     .option('-d, --data-dir <dir>', 'directory with <database>/<table>/ Parquet data', './data')
     .option('--min-query-ms <ms>', 'minimum time before a query succeeds', nonNegativeInt, 0)
     .option('--sample-data', 'generate the sample data first when the data dir is empty')
-    .action(async (opts: { port: number; host: string; dataDir: string; minQueryMs: number; sampleData?: boolean }) => {
-      const { startLocalAthena } = await import('../local/athena-server.ts')
-      const { generateSampleData, hasData } = await import('../local/sample-data.ts')
-      if (opts.sampleData && !(await hasData(opts.dataDir))) await generateSampleData({ dataDir: opts.dataDir })
-      const local = await startLocalAthena({
-        dataDir: opts.dataDir,
-        port: opts.port,
-        host: opts.host,
-        minQueryMs: opts.minQueryMs,
-      })
-      process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint, port: local.port })}\n`)
-      onSignals(() => local.close())
-    })
+    .action(
+      async (opts: {
+        port: number
+        host: string
+        dataDir: string
+        minQueryMs: number
+        sampleData?: boolean
+      }) => {
+        const { startLocalAthena } = await import('../local/athena-server.ts')
+        const { generateSampleData, hasData } = await import('../local/sample-data.ts')
+        if (opts.sampleData && !(await hasData(opts.dataDir)))
+          await generateSampleData({ dataDir: opts.dataDir })
+        const local = await startLocalAthena({
+          dataDir: opts.dataDir,
+          port: opts.port,
+          host: opts.host,
+          minQueryMs: opts.minQueryMs,
+        })
+        process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint, port: local.port })}\n`)
+        onSignals(() => local.close())
+      },
+    )
 
   program
     .command('sample-data')
@@ -85,12 +95,18 @@ export function buildCli(): Command {
   program
     .command('catalog')
     .description('validate the query catalog and list its queries')
-    .option('-c, --config-dir <dir>', 'configuration directory', process.env.CONFIG_DIR ?? './wrangler-free-config')
+    .option(
+      '-c, --config-dir <dir>',
+      'configuration directory',
+      process.env.CONFIG_DIR ?? './wrangler-free-config',
+    )
     .action(async (opts: { configDir: string }) => {
       const catalog = await loadCatalog(opts.configDir)
       for (const q of catalog.queries.values()) {
         const params = q.parameters.map((p) => `${p.name}${p.required ? '' : '?'}:${p.type}`).join(', ')
-        process.stdout.write(`${q.name}(${params})  ttl=${q.ttlSeconds}s stale=${q.staleSeconds}s  ${q.description}\n`)
+        process.stdout.write(
+          `${q.name}(${params})  ttl=${q.ttlSeconds}s stale=${q.staleSeconds}s  ${q.description}\n`,
+        )
       }
     })
 

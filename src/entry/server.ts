@@ -2,7 +2,7 @@ import { type ServerType, serve } from '@hono/node-server'
 import { createApp } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
 import { type AppConfig, loadConfig } from '../config/load-config.ts'
-import { startLocalAthena, type LocalAthena } from '../local/athena-server.ts'
+import { type LocalAthena, startLocalAthena } from '../local/athena-server.ts'
 import { generateSampleData, hasData } from '../local/sample-data.ts'
 import { createLogger, flushLogger } from '../logger.ts'
 
@@ -16,7 +16,9 @@ export interface RunningServer {
 }
 
 /** Starts the Node server (and, in `local` engine mode, the embedded Athena-compatible endpoint). */
-export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningServer> {
   const config = loadConfig(env, { defaultEngine: 'local', defaultLocalMinQueryMs: 500 })
   const logger = createLogger({ level: config.logLevel, sync: false })
   let localAthena: LocalAthena | undefined
@@ -26,10 +28,21 @@ export async function startServer(env: Record<string, string | undefined> = proc
       const report = await generateSampleData({ dataDir: config.dataDir })
       logger.info(report, 'sample data ready')
     }
-    localAthena = await startLocalAthena({ dataDir: config.dataDir, port: 0, minQueryMs: config.localAthenaMinQueryMs, logger })
-    logger.info({ endpoint: localAthena.endpoint, minQueryMs: config.localAthenaMinQueryMs }, 'embedded local Athena started')
+    localAthena = await startLocalAthena({
+      dataDir: config.dataDir,
+      port: 0,
+      minQueryMs: config.localAthenaMinQueryMs,
+      logger,
+    })
+    logger.info(
+      { endpoint: localAthena.endpoint, minQueryMs: config.localAthenaMinQueryMs },
+      'embedded local Athena started',
+    )
   }
-  const deps = await buildDeps(config, { logger, ...(localAthena ? { athenaEndpoint: localAthena.endpoint } : {}) })
+  const deps = await buildDeps(config, {
+    logger,
+    ...(localAthena ? { athenaEndpoint: localAthena.endpoint } : {}),
+  })
   const app = createApp(deps)
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))

@@ -41,5 +41,7 @@ export function invalidRequest(message: string, athenaErrorCode = 'INVALID_INPUT
 
 /** Athena's throttling answer (the SDK treats it as retryable). */
 export function tooManyRequests(message = 'Rate exceeded'): AthenaApiError {
-  return new AthenaApiError('TooManyRequestsException', message, { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' })
+  return new AthenaApiError('TooManyRequestsException', message, {
+    Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED',
+  })
 }

@@ -118,12 +118,19 @@ function parseTimestamp(body: string, reject: (why: string) => Error): Parameter
   if (!isValidDay(year, month, day) || hour > 23 || minute > 59 || second > 59) {
     throw reject('invalid timestamp')
   }
-  const epochMs = Date.UTC(year, month - 1, day, hour, minute, second)
+  const epochMs = utcDate(year, month, day).getTime() + ((hour * 60 + minute) * 60 + second) * 1000
   return { kind: 'timestamp', micros: BigInt(epochMs) * 1000n + BigInt(fraction) }
 }
 
 function isValidDay(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false
-  const date = new Date(Date.UTC(year, month - 1, day))
+  const date = utcDate(year, month, day)
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+// Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear does not.
+function utcDate(year: number, month: number, day: number): Date {
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
+  return date
 }

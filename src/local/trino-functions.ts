@@ -15,7 +15,8 @@ interface TrinoFunction {
   overloads: string[]
 }
 
-const MYSQL_TO_STRFTIME: ReadonlyArray<readonly [string, string]> = [
+/** MySQL-style specifiers (Trino's date_format/date_parse) that differ in DuckDB's strftime/strptime. */
+export const MYSQL_TO_STRFTIME: ReadonlyArray<readonly [string, string]> = [
   ['%c', '%-m'],
   ['%e', '%-d'],
   ['%h', '%I'],
@@ -80,10 +81,18 @@ export const TRINO_FUNCTIONS: readonly TrinoFunction[] = [
       `(unit, n, x TIMESTAMPTZ) AS x + ${S}.unit_interval(unit, n)`,
     ],
   },
+  {
+    name: 'date_trunc',
+    // DuckDB truncates a DATE to a TIMESTAMP; Trino keeps the input type.
+    overloads: [
+      '(unit, x DATE) AS CAST(date_trunc(unit, x) AS DATE)',
+      '(unit, x TIMESTAMP) AS date_trunc(unit, x)',
+      '(unit, x TIMESTAMPTZ) AS date_trunc(unit, x)',
+    ],
+  },
   // Trino counts whole units elapsed; DuckDB's date_diff counts boundaries crossed, its date_sub whole units.
   { name: 'date_diff', overloads: ['(unit, a, b) AS date_sub(lower(unit), a, b)'] },
   { name: 'date_format', overloads: [`(x, f) AS strftime(x, ${S}.mysql_format(f))`] },
-  { name: 'date_parse', overloads: [`(s, f) AS strptime(s, ${S}.mysql_format(f))`] },
   { name: 'approx_distinct', overloads: ['(x) AS approx_count_distinct(x)'] },
   { name: 'approx_percentile', overloads: ['(x, p) AS approx_quantile(x, p)'] },
   { name: 'arbitrary', overloads: ['(x) AS any_value(x)'] },
@@ -109,8 +118,26 @@ export const TRINO_FUNCTIONS: readonly TrinoFunction[] = [
   { name: 'is_nan', overloads: ['(x) AS isnan(x)'] },
 ]
 
+/**
+ * Functions whose format argument must be a constant for DuckDB (strptime even refuses a macro over it):
+ * `translateTrinoSql` rewrites calls with a string-literal format directly to the DuckDB function.
+ */
+export const FORMAT_FUNCTIONS: Readonly<Record<string, string>> = {
+  date_format: 'strftime',
+  date_parse: 'strptime',
+}
+
 /** Names that `translateTrinoSql` redirects to the emulation schema. */
-export const TRINO_FUNCTION_NAMES: ReadonlySet<string> = new Set(TRINO_FUNCTIONS.map((f) => f.name))
+export const TRINO_FUNCTION_NAMES: ReadonlySet<string> = new Set([
+  ...TRINO_FUNCTIONS.map((f) => f.name),
+  ...Object.keys(FORMAT_FUNCTIONS),
+])
+
+/** Translates a MySQL-style format (`%Y-%m-%d %H:%i`) to DuckDB strftime/strptime (`%Y-%m-%d %H:%M`). */
+export function mysqlToStrftime(format: string): string {
+  const table = new Map(MYSQL_TO_STRFTIME)
+  return (format.match(/%.|[^%]+/gs) ?? []).map((part) => table.get(part) ?? part).join('')
+}
 
 /** DDL creating every emulation macro in `<catalog>._trino`. */
 export function trinoMacroStatements(catalog: string): string[] {

@@ -59,7 +59,10 @@ describe('cache keys', () => {
   const keys = new CacheKeys('acp')
 
   it('ignores parameter order and separates every field', () => {
-    const reordered = { ...identity, params: { end: '2024-02-01', start: '2024-01-01', period: 'day', measure: 'pageviews' } }
+    const reordered = {
+      ...identity,
+      params: { end: '2024-02-01', start: '2024-01-01', period: 'day', measure: 'pageviews' },
+    }
     expect(keys.entry(reordered)).toBe(keys.entry(identity))
     const variants = [
       { ...identity, query: 'top_pages' },
@@ -75,7 +78,9 @@ describe('cache keys', () => {
   })
 
   it('does not confuse a number with its string', () => {
-    expect(identityHash({ ...identity, params: { limit: 10 } })).not.toBe(identityHash({ ...identity, params: { limit: '10' } }))
+    expect(identityHash({ ...identity, params: { limit: 10 } })).not.toBe(
+      identityHash({ ...identity, params: { limit: '10' } }),
+    )
   })
 
   it('prefixes and versions keys', () => {
@@ -85,6 +90,8 @@ describe('cache keys', () => {
   })
 
   it('canonicalJson sorts nested keys and drops undefined', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}')
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}',
+    )
   })
 })

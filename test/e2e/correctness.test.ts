@@ -45,7 +45,13 @@ describe('API results equal a direct DuckDB query over the sample Parquet', () =
       WHERE measure = 'revenue' AND event_time >= TIMESTAMP '2024-01-15' AND event_time < TIMESTAMP '2024-03-10'
       GROUP BY 1 ORDER BY 1`)
     expect(rows.length).toBeGreaterThan(0)
-    expect(rows).toEqual(expected.map((r) => ({ period_start: r.period_start, total: Number(r.total), events: Number(r.events) })))
+    expect(rows).toEqual(
+      expected.map((r) => ({
+        period_start: r.period_start,
+        total: Number(r.total),
+        events: Number(r.events),
+      })),
+    )
   })
 
   it('top_pages ranks pages by total', async () => {
@@ -54,7 +60,9 @@ describe('API results equal a direct DuckDB query over the sample Parquet', () =
       SELECT page, sum(value) AS total, count(*) AS events FROM analytics
       WHERE measure = 'pageviews' AND dt >= '2024-02-01' AND dt < '2024-03-01'
       GROUP BY page ORDER BY total DESC, page LIMIT 7`)
-    expect(rows).toEqual(expected.map((r) => ({ page: r.page, total: Number(r.total), events: Number(r.events) })))
+    expect(rows).toEqual(
+      expected.map((r) => ({ page: r.page, total: Number(r.total), events: Number(r.events) })),
+    )
   })
 
   it('by_country includes the NULL country as null', async () => {

@@ -4,7 +4,9 @@ import { testRedis } from '../helpers/redis-client.ts'
 import { freePort } from '../helpers/redis-server.ts'
 
 /** Starts `acp serve` as a real child process and resolves once it answers /health. */
-async function serveProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+async function serveProcess(
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const port = await freePort()
   let output = ''
   const child = spawn(process.execPath, ['bin/acp.js', 'serve'], {
@@ -75,11 +77,17 @@ describe('acp serve as child processes sharing one Redis', () => {
     expect(await other.text()).toBe(body)
     const parsed = JSON.parse(body) as { rows: Array<{ page: string; total: number }> }
     expect(parsed.rows).toHaveLength(5)
-    expect(parsed.rows.map((r) => r.total)).toEqual([...parsed.rows.map((r) => r.total)].sort((a, b) => b - a))
+    expect(parsed.rows.map((r) => r.total)).toEqual(
+      [...parsed.rows.map((r) => r.total)].sort((a, b) => b - a),
+    )
   })
 
   it('reports health with the Redis cache and the local engine, and logs one JSON line per request', async () => {
-    expect(await (await fetch(`${two.url}/health`)).json()).toEqual({ status: 'ok', cache: 'redis', engine: 'local' })
+    expect(await (await fetch(`${two.url}/health`)).json()).toEqual({
+      status: 'ok',
+      cache: 'redis',
+      engine: 'local',
+    })
     await fetch(`${two.url}/analytics?measure=nope`)
     await new Promise((r) => setTimeout(r, 300)) // log lines are written asynchronously
     const lines = two
@@ -104,7 +112,13 @@ describe('acp serve as child processes sharing one Redis', () => {
       }),
     )
     expect(lines).toContainEqual(
-      expect.objectContaining({ msg: 'request', method: 'GET', path: '/analytics', status: 400, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        msg: 'request',
+        method: 'GET',
+        path: '/analytics',
+        status: 400,
+        durationMs: expect.any(Number),
+      }),
     )
   })
 })

@@ -3,7 +3,12 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 
 /** A client of the test Redis plus a key prefix of this test's own; `cleanup()` deletes every key under it. */
-export async function testRedis(): Promise<{ redis: Redis; url: string; prefix: string; cleanup(): Promise<void> }> {
+export async function testRedis(): Promise<{
+  redis: Redis
+  url: string
+  prefix: string
+  cleanup(): Promise<void>
+}> {
   const url = inject('redisUrl')
   const redis = new Redis(url, { maxRetriesPerRequest: 1 })
   const prefix = `acptest:${randomUUID().slice(0, 8)}`

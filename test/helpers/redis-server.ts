@@ -23,7 +23,12 @@ export async function freePort(): Promise<number> {
 
 /** True when a Redis answers PING at `url` within a short timeout. */
 export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -36,15 +41,22 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
 }
 
 /** Starts a throw-away `redis-server` (no persistence) on a free port. */
-export async function spawnRedisServer(port?: number): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
+export async function spawnRedisServer(
+  port?: number,
+): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort())
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  })
+  const child = spawn(
+    'redis-server',
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  )
   const url = `redis://127.0.0.1:${p}`
   const deadline = Date.now() + 10_000
   while (!(await redisAnswers(url, 200))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${p}`)
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`redis-server did not start on port ${p}`)
     await new Promise((r) => setTimeout(r, 50))
   }
   return {
@@ -71,10 +83,12 @@ function hasRedisServerBinary(): boolean {
 export async function provideRedis(): Promise<ProvidedRedis> {
   const none = async () => {}
   if (process.env.REDIS_URL) {
-    if (!(await redisAnswers(process.env.REDIS_URL, 3_000))) throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer PING`)
+    if (!(await redisAnswers(process.env.REDIS_URL, 3_000)))
+      throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer PING`)
     return { url: process.env.REDIS_URL, source: 'REDIS_URL', stop: none }
   }
-  if (await redisAnswers('redis://127.0.0.1:6379')) return { url: 'redis://127.0.0.1:6379', source: 'local', stop: none }
+  if (await redisAnswers('redis://127.0.0.1:6379'))
+    return { url: 'redis://127.0.0.1:6379', source: 'local', stop: none }
   if (hasRedisServerBinary()) {
     const spawned = await spawnRedisServer()
     return { url: spawned.url, source: 'spawned', stop: spawned.stop }

@@ -24,14 +24,20 @@ export async function startStack(
   options: { env?: Record<string, string>; minQueryMs?: number; cache?: 'redis' | 'memory' } = {},
 ): Promise<Stack> {
   const redis = await testRedis()
-  const local = await startLocalAthena({ dataDir: inject('dataDir'), port: 0, minQueryMs: options.minQueryMs ?? 0 })
+  const local = await startLocalAthena({
+    dataDir: inject('dataDir'),
+    port: 0,
+    minQueryMs: options.minQueryMs ?? 0,
+  })
   const config = loadConfig(
     { CACHE_PREFIX: redis.prefix, LOG_LEVEL: 'silent', QUERY_ENGINE: 'local', ...options.env },
     { defaultEngine: 'local' },
   )
   const logger = createLogger({ level: config.logLevel, sync: true })
   const store =
-    options.cache === 'memory' ? new MemoryCacheStore({ maxBytes: 64 * 1024 * 1024 }) : new RedisCacheStore(redis.redis)
+    options.cache === 'memory'
+      ? new MemoryCacheStore({ maxBytes: 64 * 1024 * 1024 })
+      : new RedisCacheStore(redis.redis)
   const deps = await buildDeps(config, { logger, athenaEndpoint: local.endpoint, store })
   return {
     app: createApp(deps),

@@ -83,7 +83,9 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       expiresAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     })
     expect(body.meta.dataScannedBytes as number).toBeGreaterThan(0)
-    expect(Date.parse(body.meta.expiresAt as string) - Date.parse(body.meta.computedAt as string)).toBe(300_000)
+    expect(Date.parse(body.meta.expiresAt as string) - Date.parse(body.meta.computedAt as string)).toBe(
+      300_000,
+    )
   })
 
   it('GET /analytics is the same resource as GET /queries/analytics (same key, same body)', async () => {
@@ -144,7 +146,13 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       description: expect.any(String),
       parameters: [
         { name: 'measure', type: 'string', required: true },
-        { name: 'period', type: 'enum', required: false, default: 'day', values: ['hour', 'day', 'week', 'month'] },
+        {
+          name: 'period',
+          type: 'enum',
+          required: false,
+          default: 'day',
+          values: ['hour', 'day', 'week', 'month'],
+        },
         { name: 'start', type: 'date', required: true },
         { name: 'end', type: 'date', required: false, default: 'start + 31 days' },
       ],
@@ -165,7 +173,13 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
     }
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/analytics', '/queries', '/queries/analytics', '/queries/top_pages', '/health']),
+      expect.arrayContaining([
+        '/analytics',
+        '/queries',
+        '/queries/analytics',
+        '/queries/top_pages',
+        '/health',
+      ]),
     )
     expect(doc.paths['/analytics']?.get.parameters.map((p) => `${p.name}:${p.required}`)).toEqual([
       'measure:true',
@@ -193,10 +207,22 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
     })
 
     it('422 when the engine rejects the query as a user error, 502 for a system failure', async () => {
-      s.local.faults.add({ kind: 'fail', category: 2, message: 'COLUMN_NOT_FOUND: injected', match: 'sum(value)', times: 1 })
+      s.local.faults.add({
+        kind: 'fail',
+        category: 2,
+        message: 'COLUMN_NOT_FOUND: injected',
+        match: 'sum(value)',
+        times: 1,
+      })
       const user = await problemOf(await s.app.request('/analytics?measure=signups&start=2024-02-01'), 422)
       expect(user.detail).toContain('COLUMN_NOT_FOUND: injected')
-      s.local.faults.add({ kind: 'fail', category: 1, message: 'INTERNAL_ERROR: injected', match: 'sum(value)', times: 1 })
+      s.local.faults.add({
+        kind: 'fail',
+        category: 1,
+        message: 'INTERNAL_ERROR: injected',
+        match: 'sum(value)',
+        times: 1,
+      })
       const system = await problemOf(await s.app.request('/analytics?measure=signups&start=2024-02-02'), 502)
       expect(system.detail).toContain('INTERNAL_ERROR: injected')
       s.local.faults.clear()
@@ -219,9 +245,13 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       expect(res.status).toBe(400)
     }
     for (const start of ["2024-01-01' OR 1=1 --", '2024-01-01T00:00:00Z', '2024-1-1']) {
-      expect((await s.app.request(`/analytics?measure=pageviews&start=${encodeURIComponent(start)}`)).status).toBe(400)
+      expect(
+        (await s.app.request(`/analytics?measure=pageviews&start=${encodeURIComponent(start)}`)).status,
+      ).toBe(400)
     }
-    expect((await s.app.request('/analytics?measure=pageviews&start=2024-01-01&start=2024-01-02')).status).toBe(400)
+    expect(
+      (await s.app.request('/analytics?measure=pageviews&start=2024-01-01&start=2024-01-02')).status,
+    ).toBe(400)
     expect(s.local.stats().executionsStarted).toBe(before)
     // Everything the engine ever received: catalog SQL text with `?` placeholders, and quoted literals.
     const ids = await s.deps.athena.send(new ListQueryExecutionsCommand({ MaxResults: 50 }))
@@ -278,9 +308,12 @@ describe('limits and timeouts', () => {
       const body = await problemOf(await s.app.request(Q), 504)
       expect(body.detail).toMatch(/did not finish within \d+ ms/)
       const ids = await s.deps.athena.send(new ListQueryExecutionsCommand({}))
-      const [latest] = (
-        await s.deps.athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: ids.QueryExecutionIds ?? [] }))
-      ).QueryExecutions ?? []
+      const [latest] =
+        (
+          await s.deps.athena.send(
+            new BatchGetQueryExecutionCommand({ QueryExecutionIds: ids.QueryExecutionIds ?? [] }),
+          )
+        ).QueryExecutions ?? []
       expect(latest?.Status?.State).toBe('CANCELLED')
     } finally {
       await s.close()

@@ -27,32 +27,71 @@ describe('parseParameters', () => {
 
   it('gives equal canonical parameters for equivalent requests', () => {
     const a = parseParameters(analytics, { measure: 'pageviews', start: '2024-01-01' })
-    const b = parseParameters(analytics, { start: ['2024-01-01'], end: '2024-02-01', period: 'day', measure: ['pageviews'] })
+    const b = parseParameters(analytics, {
+      start: ['2024-01-01'],
+      end: '2024-02-01',
+      period: 'day',
+      measure: ['pageviews'],
+    })
     expect(b).toEqual(a)
   })
 
   it('coerces integers and checks bounds', () => {
-    expect(parseParameters(topPages, { measure: 'pageviews', start: '2024-01-01', limit: '25' }).limit).toBe(25)
+    expect(parseParameters(topPages, { measure: 'pageviews', start: '2024-01-01', limit: '25' }).limit).toBe(
+      25,
+    )
     for (const bad of ['0', '101', '1.5', '1e2', '0x10', ' 5', '99999999999999999999']) {
-      expect(issuesOf(() => parseParameters(topPages, { measure: 'x', start: '2024-01-01', limit: bad }))[0]?.name).toBe('limit')
+      expect(
+        issuesOf(() => parseParameters(topPages, { measure: 'x', start: '2024-01-01', limit: bad }))[0]?.name,
+      ).toBe('limit')
     }
   })
 
   it.each([
     ['missing required', { start: '2024-01-01' }, 'measure', 'is required'],
-    ['bad enum', { measure: 'pageviews', start: '2024-01-01', period: 'year' }, 'period', 'must be one of hour, day, week, month'],
+    [
+      'bad enum',
+      { measure: 'pageviews', start: '2024-01-01', period: 'year' },
+      'period',
+      'must be one of hour, day, week, month',
+    ],
     ['impossible date', { measure: 'pageviews', start: '2024-02-30' }, 'start', 'must be a date YYYY-MM-DD'],
-    ['date with time', { measure: 'pageviews', start: '2024-01-01T00:00:00Z' }, 'start', 'must be a date YYYY-MM-DD'],
-    ['end before start', { measure: 'pageviews', start: '2024-02-01', end: '2024-01-01' }, 'end', 'must be after start'],
-    ['range too long', { measure: 'pageviews', start: '2020-01-01', end: '2024-01-01' }, 'end', 'may be at most 366 days after start'],
-    ['repeated', { measure: ['pageviews', 'sessions'], start: '2024-01-01' }, 'measure', 'given more than once'],
-    ['unknown', { measure: 'pageviews', start: '2024-01-01', foo: 'bar' }, 'foo', 'unknown parameter (allowed: measure, period, start, end)'],
+    [
+      'date with time',
+      { measure: 'pageviews', start: '2024-01-01T00:00:00Z' },
+      'start',
+      'must be a date YYYY-MM-DD',
+    ],
+    [
+      'end before start',
+      { measure: 'pageviews', start: '2024-02-01', end: '2024-01-01' },
+      'end',
+      'must be after start',
+    ],
+    [
+      'range too long',
+      { measure: 'pageviews', start: '2020-01-01', end: '2024-01-01' },
+      'end',
+      'may be at most 366 days after start',
+    ],
+    [
+      'repeated',
+      { measure: ['pageviews', 'sessions'], start: '2024-01-01' },
+      'measure',
+      'given more than once',
+    ],
+    [
+      'unknown',
+      { measure: 'pageviews', start: '2024-01-01', foo: 'bar' },
+      'foo',
+      'unknown parameter (allowed: measure, period, start, end)',
+    ],
   ])('reports %s by name', (_n, raw, name, message) => {
     expect(issuesOf(() => parseParameters(analytics, raw))).toContainEqual({ name, message })
   })
 
   it.each([
-    ["quote", "pageviews'"],
+    ['quote', "pageviews'"],
     ['sql injection', "x' OR '1'='1"],
     ['statement', 'pageviews; DROP TABLE analytics; --'],
     ['comment', 'pageviews/*'],
@@ -62,7 +101,9 @@ describe('parseParameters', () => {
     ['newline', 'page\nviews'],
     ['nul', 'page\u0000views'],
   ])('rejects a measure with %s', (_n, measure) => {
-    expect(issuesOf(() => parseParameters(analytics, { measure, start: '2024-01-01' }))[0]?.name).toBe('measure')
+    expect(issuesOf(() => parseParameters(analytics, { measure, start: '2024-01-01' }))[0]?.name).toBe(
+      'measure',
+    )
   })
 
   it('reports every problem at once', () => {
@@ -88,14 +129,16 @@ describe('bindQuery', () => {
         q: {
           ttlSeconds: 60,
           parameters: { s: { type: 'string', required: true }, n: { type: 'integer', required: true } },
-          sql: "SELECT ':not_a_param', \"col:x\" FROM t -- :nor_this\nWHERE a = :s AND b < :n /* :nor_that */",
+          sql: 'SELECT \':not_a_param\', "col:x" FROM t -- :nor_this\nWHERE a = :s AND b < :n /* :nor_that */',
         },
       },
     }
     const def = parseCatalog(doc, 'inline.yaml').queries.get('q')
     if (!def) throw new Error('q missing')
     const { sql, executionParameters } = bindQuery(def, parseParameters(def, { s: "it's", n: '7' }))
-    expect(sql).toBe("SELECT ':not_a_param', \"col:x\" FROM t -- :nor_this\nWHERE a = ? AND b < ? /* :nor_that */")
+    expect(sql).toBe(
+      'SELECT \':not_a_param\', "col:x" FROM t -- :nor_this\nWHERE a = ? AND b < ? /* :nor_that */',
+    )
     expect(executionParameters).toEqual(["'it''s'", '7'])
   })
 })
@@ -103,17 +146,33 @@ describe('bindQuery', () => {
 describe('catalog validation', () => {
   const base = { ttlSeconds: 60, sql: 'SELECT 1', parameters: {} }
   it.each([
-    ['undeclared parameter', { ...base, sql: 'SELECT :x' }, "query 'q', sql: references undeclared parameter 'x'"],
+    [
+      'undeclared parameter',
+      { ...base, sql: 'SELECT :x' },
+      "query 'q', sql: references undeclared parameter 'x'",
+    ],
     [
       'substituted non-enum',
       { ...base, sql: "SELECT '{{x}}'", parameters: { x: { type: 'string' } } },
       "query 'q', sql: {{x}} substitutes text",
     ],
-    ['unused parameter', { ...base, parameters: { x: { type: 'string' } } }, "query 'q', parameters.x: is declared but never used"],
+    [
+      'unused parameter',
+      { ...base, parameters: { x: { type: 'string' } } },
+      "query 'q', parameters.x: is declared but never used",
+    ],
     ['bare ?', { ...base, sql: 'SELECT ?' }, "query 'q', sql: a bare '?' placeholder"],
     ['bad ttl', { ...base, ttlSeconds: 0 }, "query 'q', ttlSeconds:"],
-    ['bad type', { ...base, parameters: { x: { type: 'uuid' } }, sql: 'SELECT :x' }, "query 'q', parameters.x.type"],
-    ['bad pattern', { ...base, parameters: { x: { type: 'string', pattern: '(' } }, sql: 'SELECT :x' }, 'parameters.x.pattern'],
+    [
+      'bad type',
+      { ...base, parameters: { x: { type: 'uuid' } }, sql: 'SELECT :x' },
+      "query 'q', parameters.x.type",
+    ],
+    [
+      'bad pattern',
+      { ...base, parameters: { x: { type: 'string', pattern: '(' } }, sql: 'SELECT :x' },
+      'parameters.x.pattern',
+    ],
     [
       'enum value that could leave a literal',
       { ...base, parameters: { x: { type: 'enum', values: ["day'"] } }, sql: "SELECT '{{x}}'" },
@@ -126,7 +185,9 @@ describe('catalog validation', () => {
   })
 
   it('fails clearly on a missing file', async () => {
-    await expect(loadCatalog('/nonexistent-dir')).rejects.toThrow(/nonexistent-dir\/queries\.yaml: cannot read/)
+    await expect(loadCatalog('/nonexistent-dir')).rejects.toThrow(
+      /nonexistent-dir\/queries\.yaml: cannot read/,
+    )
   })
 
   it('ships analytics, top_pages and by_country', () => {

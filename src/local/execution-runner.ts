@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { DuckDBPreparedStatement } from '@duckdb/node-api'
+import { columnInfo } from './athena-column-types.ts'
+import type { EngineResult, EngineSession } from './duckdb-engine.ts'
+import { failureReason, messageOf } from './duckdb-errors.ts'
+import type { ExecutionFaults } from './fault-injector.ts'
+import type { ExecutionError, QueryExecution, StoredResult } from './query-execution.ts'
+import { renderValue } from './render-value.ts'
+import { trinoColumnNames } from './trino-column-names.ts'
+
+/** Share of the minimum query time spent QUEUED before the execution turns RUNNING. */
+const QUEUED_SHARE = 0.1
+
+/** Athena ErrorType reported for user errors (bad SQL at run time, bad casts …) and for system errors. */
+export const USER_ERROR_TYPE = 1006
+export const SYSTEM_ERROR_TYPE = 1000
+
+/** Everything StartQueryExecution prepared for the background run. */
+export interface RunPlan {
+  session: EngineSession
+  prepared: DuckDBPreparedStatement
+  faults: ExecutionFaults
+  /** Earliest time after submission the execution may reach a final state. */
+  minQueryMs: number
+  headerRow: boolean
+  /** DuckDB's parse tree of the statement, for Trino-style column names. */
+  serializedSql: string | undefined
+}
+
+type Outcome = { kind: 'succeeded'; result: StoredResult } | { kind: 'failed'; error: ExecutionError }
+
+/**
+ * Drives one execution QUEUED → RUNNING → SUCCEEDED | FAILED. Cancellation (StopQueryExecution) sets the
+ * final state itself and fires the execution's abort signal; this function then just stops and cleans up.
+ */
+export async function runExecution(
+  e: QueryExecution,
+  plan: RunPlan,
+  onFinished: (e: QueryExecution) => void,
+): Promise<void> {
+  const { signal } = e.abort
+  const interrupt = () => plan.session.interrupt()
+  signal.addEventListener('abort', interrupt, { once: true })
+  try {
+    await sleepUntil(e.submittedAt + Math.round(plan.minQueryMs * QUEUED_SHARE), signal)
+    e.state = 'RUNNING'
+    e.runningAt = Date.now()
+    if (plan.faults.delayMs > 0) await sleep(plan.faults.delayMs, undefined, { signal })
+    if (plan.faults.hang) await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
+    const outcome = plan.faults.fail
+      ? failure(plan.faults.fail.category, plan.faults.fail.message)
+      : await execute(plan)
+    if (signal.aborted) return
+    await sleepUntil(e.submittedAt + plan.minQueryMs, signal)
+    e.dataScannedBytes = plan.session.bytesScanned
+    e.completedAt = Date.now()
+    if (outcome.kind === 'succeeded') {
+      e.result = outcome.result
+      e.state = 'SUCCEEDED'
+    } else {
+      e.error = outcome.error
+      e.stateChangeReason = outcome.error.message
+      e.state = 'FAILED'
+    }
+    onFinished(e)
+  } catch (err) {
+    if (signal.aborted) return
+    e.error = { category: 1, type: SYSTEM_ERROR_TYPE, message: `Internal error: ${messageOf(err)}` }
+    e.stateChangeReason = e.error.message
+    e.completedAt = Date.now()
+    e.state = 'FAILED'
+    onFinished(e)
+  } finally {
+    signal.removeEventListener('abort', interrupt)
+    plan.prepared.destroySync()
+    plan.session.close()
+  }
+}
+
+async function execute(plan: RunPlan): Promise<Outcome> {
+  try {
+    return { kind: 'succeeded', result: toStoredResult(await plan.session.execute(plan.prepared), plan) }
+  } catch (err) {
+    return failure(2, failureReason(err))
+  }
+}
+
+// Rows stay in DuckDB's compact columnar chunks and are rendered one page at a time: converting a
+// million-row result up front would cost seconds and gigabytes for pages nobody may fetch.
+function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
+  const names = plan.headerRow
+    ? trinoColumnNames(plan.serializedSql, raw.names)
+    : raw.names.map((n) => n.toLowerCase())
+  const { reader, types } = raw
+  return {
+    columns: types.map((type, i) => columnInfo(names[i] ?? `_col${i}`, type)),
+    rowCount: reader.currentRowCount,
+    headerRow: plan.headerRow,
+    rows(from, to) {
+      const out: (string | null)[][] = []
+      for (let row = from; row < Math.min(to, reader.currentRowCount); row++) {
+        out.push(types.map((type, column) => renderValue(reader.value(column, row), type)))
+      }
+      return out
+    },
+  }
+}
+
+function failure(category: 1 | 2, message: string): Outcome {
+  return {
+    kind: 'failed',
+    error: { category, type: category === 1 ? SYSTEM_ERROR_TYPE : USER_ERROR_TYPE, message },
+  }
+}
+
+async function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {
+  const wait = deadline - Date.now()
+  if (wait > 0) await sleep(wait, undefined, { signal })
+  else signal.throwIfAborted()
+}
