@@ -1,28 +1,37 @@
 // `npm run bench`: hit-path throughput against two baselines, and miss-path polling overhead.
 // Every server runs in its own process; autocannon runs here. Results go to stdout and .bench/results.json.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
 import { AthenaClient, GetQueryExecutionCommand } from '@aws-sdk/client-athena'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
-import { freePort, provideRedis } from '../test/helpers/redis-server.ts'
+import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = 50
-const MISS_QUERY_MS = (process.env.BENCH_MISS_QUERY_MS ?? '2000,30000').split(',').map(Number)
+const MISS_QUERY_MS = (process.env.BENCH_MISS_QUERY_MS ?? '2000,30000').split(',').filter(Boolean).map(Number)
 const OUT_DIR = '.bench'
 const children: ChildProcess[] = []
 
+// With two or more CPUs and taskset, the server under test gets CPU 1 to itself while the load generator (this
+// process) and the benchmark's own Redis share CPU 0: every server is measured on the same dedicated core, instead
+// of competing with autocannon and Redis for two cores and drifting with the scheduler.
+const PIN = cpus().length >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
+
+function pinPid(pid: number, cpu: number): void {
+  if (PIN) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
+}
+
 function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const log = createWriteStream(`${OUT_DIR}/${name}.log`)
-  child.stdout?.pipe(log)
-  child.stderr?.pipe(log)
+  // Output goes straight to a file: piping it through this process would spend the load generator's CPU.
+  const fd = openSync(`${OUT_DIR}/${name}.log`, 'w')
+  const [command, argv] = PIN ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args]
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
+  closeSync(fd)
   children.push(child)
   return child
 }
@@ -75,16 +84,34 @@ async function load(
   }
 }
 
+async function ownRedis(): Promise<{ url: string; source: string; stop(): Promise<void> }> {
+  try {
+    const spawned = await spawnRedisServer()
+    if (spawned.process.pid) pinPid(spawned.process.pid, 0)
+    return { url: spawned.url, source: 'spawned for the benchmark', stop: spawned.stop }
+  } catch {
+    return provideRedis()
+  }
+}
+
+/** The run with the median request rate. */
+function median(results: LoadResult[]): LoadResult {
+  const sorted = [...results].sort((x, y) => x.rps - y.rps)
+  return sorted[Math.floor(sorted.length / 2)] as LoadResult
+}
+
 async function main(): Promise<void> {
   await mkdir(OUT_DIR, { recursive: true })
-  const redisInfo = await provideRedis()
+  pinPid(process.pid, 0)
+  // The benchmark's own Redis (pinned beside the load generator) unless REDIS_URL names one.
+  const redisInfo = process.env.REDIS_URL ? await provideRedis() : await ownRedis()
   const redis = new Redis(redisInfo.url)
   const prefix = `acpbench-${randomUUID().slice(0, 8)}`
   const athenaPort = await freePort()
   const athenaUrl = `http://127.0.0.1:${athenaPort}`
   const dataDir = process.env.DATA_DIR ?? './data'
   process.stdout.write(
-    `redis ${redisInfo.url} (${redisInfo.source}); local Athena on ${athenaUrl}, data ${dataDir}\n`,
+    `redis ${redisInfo.url} (${redisInfo.source}); local Athena on ${athenaUrl}, data ${dataDir}; ${PIN ? 'servers pinned to CPU 1, load generator and Redis to CPU 0' : 'no CPU pinning'}\n`,
   )
   const athena = start(
     'local-athena',
@@ -137,13 +164,22 @@ async function main(): Promise<void> {
     await waitFor(`http://127.0.0.1:${floorPort}/x`)
     await waitFor(`http://127.0.0.1:${naivePort}/x`)
     process.stdout.write(
-      `hit path, ${size} payload (${body.length} bytes of JSON): ${DURATION_S}s × 3 servers…\n`,
+      `hit path, ${size} payload (${body.length} bytes of JSON): ${ROUNDS} rounds × 3 servers × ${DURATION_S} s…\n`,
     )
+    // Interleaved rounds, median per server: the machine's throughput drifts between runs, and a drift must not
+    // land on one server only.
+    const runs: Record<'a' | 'b' | 'c' | 'aPlain', LoadResult[]> = { a: [], b: [], c: [], aPlain: [] }
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.a.push(await load(`${ourUrl}${path}`))
+      runs.b.push(await load(`http://127.0.0.1:${floorPort}/x`))
+      runs.c.push(await load(`http://127.0.0.1:${naivePort}/x`))
+    }
+    runs.aPlain.push(await load(`${ourUrl}${path}`, {}))
     hit[size] = {
-      a: { ...(await load(`${ourUrl}${path}`)), payloadBytes: body.length },
-      b: { ...(await load(`http://127.0.0.1:${floorPort}/x`)), payloadBytes: body.length },
-      c: { ...(await load(`http://127.0.0.1:${naivePort}/x`)), payloadBytes: body.length },
-      aPlain: { ...(await load(`${ourUrl}${path}`, {})), payloadBytes: body.length },
+      a: { ...median(runs.a), payloadBytes: body.length },
+      b: { ...median(runs.b), payloadBytes: body.length },
+      c: { ...median(runs.c), payloadBytes: body.length },
+      aPlain: { ...median(runs.aPlain), payloadBytes: body.length },
     }
     await stop(floor)
     await stop(naive)
@@ -213,7 +249,7 @@ async function main(): Promise<void> {
   // ---- report ----------------------------------------------------------------------------------------------------
   const lines: string[] = [
     '',
-    `Hit path — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s, Accept-Encoding: gzip`,
+    `Hit path — autocannon, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION_S} s runs, Accept-Encoding: gzip`,
   ]
   lines.push('payload  server                          req/s    p50 ms  p99 ms  bytes/resp')
   const ratios: Record<string, { ab: number; ac: number }> = {}

@@ -2,11 +2,11 @@ import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
+import type { AccessLog } from './http/access-log.ts'
 import { apiKeyAuth } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
-import { requestLogger } from './http/request-logger.ts'
 import { resultResponse } from './http/result-response.ts'
 import type { QueryService } from './service/query-service.ts'
 
@@ -17,7 +17,8 @@ export interface AppDeps {
   logger: Logger
   engine: QueryEngineMode
   apiKeys: readonly string[]
-  logRequests: boolean
+  /** One line per request; undefined = request logging off. */
+  accessLog: AccessLog | undefined
   now?: () => number
 }
 
@@ -55,7 +56,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       instance: c.req.path,
     }),
   )
-  app.use(requestLogger({ logger: deps.logger, enabled: deps.logRequests }))
+  // Middleware that would do nothing is not registered at all: every layer costs a cache hit a little.
+  if (deps.accessLog) app.use(deps.accessLog.middleware())
 
   app.get('/health', async (c) => {
     let cacheOk = true
@@ -75,15 +77,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
 
-  const auth = apiKeyAuth({ keys: deps.apiKeys })
-  app.use('/queries', auth)
-  app.use('/queries/*', auth)
-  app.use('/analytics', auth)
+  if (deps.apiKeys.length > 0) {
+    const auth = apiKeyAuth({ keys: deps.apiKeys })
+    for (const path of ['/queries', '/queries/*', '/analytics']) app.use(path, auth)
+  }
 
   app.get('/queries', (c) => c.body(queryList, 200, { 'Content-Type': 'application/json' }))
 
   const readQuery = (name: string) => async (c: import('hono').Context<AppEnv>) => {
-    const read = await deps.service.read(name, c.req.queries())
+    const url = c.req.url
+    const q = url.indexOf('?')
+    const resolved = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
+    const read = await deps.service.readResolved(resolved)
     c.set('read', read)
     return resultResponse(c, read, now())
   }

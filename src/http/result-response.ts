@@ -7,6 +7,8 @@ const CACHE_STATUS_NAME = 'athena-cache-proxy'
 /** True when the client accepts gzip (and has not refused it with q=0). */
 export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false
+  // Fast path for what browsers send ("gzip, deflate, br, zstd"): no parameters to look at.
+  if (!header.includes(';')) return header.includes('gzip') || header.includes('*')
   for (const part of header.split(',')) {
     const [coding, ...params] = part.trim().toLowerCase().split(';')
     if (coding !== 'gzip' && coding !== '*') continue

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import type { AthenaRunner, ExecutionStats } from '../athena/athena-runner.ts'
 import type { JsonValue, ResultColumn } from '../athena/result-converter.ts'
@@ -49,6 +50,9 @@ export interface QueryServiceOptions {
  */
 export class QueryService {
   private readonly inflight = new Map<string, Promise<{ entry: DecodedEntry; engineMs: number }>>()
+  // Dashboards repeat the same URLs. Resolution is a pure function of the query name and the query string (the
+  // catalog is immutable while running), so successful resolutions are memoised: a hit skips validation and hashing.
+  private readonly resolved = new LRUCache<string, ResolvedQuery>({ max: 10_000 })
   private readonly now: () => number
 
   constructor(private readonly o: QueryServiceOptions) {
@@ -74,9 +78,27 @@ export class QueryService {
     return { def, params, identity, key: this.o.keys.entry(identity) }
   }
 
+  /**
+   * `resolve` memoised on the exact query string of the request; `raw` is only evaluated on a memo miss.
+   * Errors are not memoised (bad input is rare and must be reported in full every time).
+   */
+  resolveRequest(name: string, search: string, raw: () => RawParams): ResolvedQuery {
+    const memoKey = `${name}?${search}`
+    let resolved = this.resolved.get(memoKey)
+    if (!resolved) {
+      resolved = this.resolve(name, raw())
+      this.resolved.set(memoKey, resolved)
+    }
+    return resolved
+  }
+
   /** Answers a read from cache when it can, from the engine when it must. */
   async read(name: string, raw: RawParams): Promise<ReadResult> {
-    const resolved = this.resolve(name, raw)
+    return this.readResolved(this.resolve(name, raw))
+  }
+
+  /** `read` for an already resolved request. */
+  async readResolved(resolved: ResolvedQuery): Promise<ReadResult> {
     const t0 = performance.now()
     let stored: Buffer | null = null
     let cacheUsable = true
