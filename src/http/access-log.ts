@@ -68,7 +68,10 @@ export class AccessLog {
   }
 
   private add(line: string): void {
-    if (this.options.sync) return this.stream.write(line)
+    if (this.options.sync) {
+      this.stream.write(line)
+      return
+    }
     this.pending += line
     if (this.pending.length >= FLUSH_BYTES) this.flush()
     else if (!this.timer) {
