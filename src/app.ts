@@ -3,20 +3,22 @@ import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
 import type { AccessLog } from './http/access-log.ts'
-import { apiKeyAuth } from './http/api-key-auth.ts'
+import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
+import { adminKeyAuth, apiKeyAuth } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
-import { resultResponse } from './http/result-response.ts'
+import { pendingResponse, resultResponse } from './http/result-response.ts'
 import type { QueryService } from './service/query-service.ts'
 
 /** Everything the HTTP app needs, built once by `buildDeps`. */
 export interface AppDeps {
   service: QueryService
-  store: CacheStore
+  store: CacheStore | GuardedCacheStore
   logger: Logger
   engine: QueryEngineMode
   apiKeys: readonly string[]
+  adminApiKeys: readonly string[]
   /** One line per request; undefined = request logging off. */
   accessLog: AccessLog | undefined
   now?: () => number
@@ -60,16 +62,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (deps.accessLog) app.use(deps.accessLog.middleware())
 
   app.get('/health', async (c) => {
-    let cacheOk = true
     let reason: string | undefined
     try {
       await deps.store.ping()
     } catch (err) {
-      cacheOk = false
       reason = `cache unreachable: ${(err as Error).message}`
     }
+    const breaker = 'status' in deps.store ? deps.store.status() : undefined
+    if (!reason && breaker && breaker.state !== 'closed') reason = `cache circuit ${breaker.state}: ${breaker.lastError}`
     return c.json({
-      status: cacheOk ? 'ok' : 'degraded',
+      status: reason ? 'degraded' : 'ok',
       cache: deps.store.kind,
       engine: deps.engine,
       ...(reason ? { reason } : {}),
@@ -88,12 +90,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const url = c.req.url
     const q = url.indexOf('?')
     const resolved = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
-    const read = await deps.service.readResolved(resolved)
+    const prefer = c.req.header('prefer')
+    const read = await deps.service.readResolved(resolved, { preferAsync: prefer !== undefined && /\brespond-async\b/i.test(prefer) })
+    if (read.kind === 'pending') return pendingResponse(c, read)
     c.set('read', read)
     return resultResponse(c, read, now())
   }
   app.get('/analytics', readQuery('analytics'))
   app.get('/queries/:name', (c) => readQuery(c.req.param('name'))(c))
+  if (deps.apiKeys.length > 0) app.use('/executions/*', apiKeyAuth({ keys: [...deps.apiKeys, ...deps.adminApiKeys] }))
+  app.get('/executions/:id', async (c) => {
+    const read = await deps.service.execution(c.req.param('id'))
+    if (read.kind === 'pending') return pendingResponse(c, read)
+    c.set('read', read)
+    return resultResponse(c, read, now())
+  })
+  app.delete('/executions/:id', adminKeyAuth({ keys: deps.adminApiKeys }), async (c) =>
+    c.json(await deps.service.stopExecution(c.req.param('id'))),
+  )
+
   for (const path of ['/queries', '/queries/:name', '/analytics'])
     app.all(path, (c) =>
       problemResponse(

@@ -5,15 +5,17 @@ import type { AppDeps } from './app.ts'
 import { AthenaRunner } from './athena/athena-runner.ts'
 import { CacheKeys } from './cache/cache-key.ts'
 import type { CacheStore } from './cache/cache-store.ts'
+import { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import { MemoryCacheStore } from './cache/memory-cache-store.ts'
 import { RedisCacheStore } from './cache/redis-cache-store.ts'
 import { loadCatalog } from './config/catalog.ts'
 import type { AppConfig } from './config/load-config.ts'
 import { AccessLog } from './http/access-log.ts'
-import { QueryService } from './service/query-service.ts'
+import { type BackgroundMode, QueryService } from './service/query-service.ts'
 import { RuntimeHistory } from './service/runtime-history.ts'
 
 export interface Deps extends AppDeps {
+  store: GuardedCacheStore
   runner: AthenaRunner
   athena: AthenaClient
   keys: CacheKeys
@@ -53,7 +55,14 @@ export async function connectRedis(url: string, commandTimeoutMs: number, logger
 /** Builds every client and service from configuration: the only place that constructs them. */
 export async function buildDeps(
   config: AppConfig,
-  options: { logger: Logger; athenaEndpoint?: string; store?: CacheStore; logSync?: boolean },
+  options: {
+    logger: Logger
+    athenaEndpoint?: string
+    store?: CacheStore
+    logSync?: boolean
+    /** `continue` for a long-running server, `detach` for Lambda (nothing runs after the response). */
+    background?: BackgroundMode
+  },
 ): Promise<Deps> {
   const { logger } = options
   const catalog = await loadCatalog(config.configDir)
@@ -61,9 +70,16 @@ export async function buildDeps(
     options.store || !config.redis
       ? undefined
       : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger)
-  const store: CacheStore =
+  const inner: CacheStore =
     options.store ??
     (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
+  // Every cache call goes through the breaker: a down Redis costs one fast failure, not a timeout per request.
+  const store = new GuardedCacheStore(inner, {
+    failureThreshold: config.cacheBreaker.failures,
+    openMs: config.cacheBreaker.openMs,
+    onStateChange: (state, cause) =>
+      logger.warn({ state, err: cause instanceof Error ? cause.message : undefined }, 'cache circuit breaker'),
+  })
   const endpoint = options.athenaEndpoint ?? config.athena.endpoint
   const athena = new AthenaClient({
     region: config.athena.region,
@@ -91,6 +107,11 @@ export async function buildDeps(
     database: config.athena.database,
     workgroup: config.athena.workgroup,
     queryTimeoutMs: config.query.timeoutMs,
+    syncDeadlineMs: config.query.syncDeadlineMs,
+    leaseTtlMs: config.query.leaseTtlMs,
+    errorTtlSeconds: config.query.errorTtlSeconds,
+    background: options.background ?? 'continue',
+    l1: config.l1,
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0)
@@ -101,6 +122,7 @@ export async function buildDeps(
     logger,
     engine: config.engine,
     apiKeys: config.apiKeys,
+    adminApiKeys: config.adminApiKeys,
     accessLog,
     runner,
     athena,

@@ -51,6 +51,16 @@ export class CacheKeys {
     return `${this.root}e:${identityHash(identity)}`
   }
 
+  /** The lease of one entry's computation. */
+  lease(entryKey: string): string {
+    return `${this.root}l:${entryKey.slice(this.root.length + 2)}`
+  }
+
+  /** An execution this service started, with the query identity it computes (for /executions/{id}). */
+  execution(queryExecutionId: string): string {
+    return `${this.root}x:${queryExecutionId}`
+  }
+
   /** Run-time history of one entry (survives the entry itself, so a re-computation polls well). */
   runtimeOfKey(entryKey: string): string {
     return `${this.root}rt:k:${entryKey.slice(this.root.length + 2)}`

@@ -10,6 +10,12 @@ export interface CacheStore {
   getMany(keys: readonly string[]): Promise<Array<Buffer | null>>
   /** Stores `value`; it disappears after `ttlMs`. */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>
+  /** Stores `value` only when `key` is absent (Redis SET NX PX); resolves to whether it was stored. */
+  setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<boolean>
+  /** Replaces the value only while it still equals `expected` (compare-and-set); resolves to whether it did. */
+  replaceIfEquals(key: string, expected: Buffer, value: Buffer, ttlMs: number): Promise<boolean>
+  /** Deletes the key only while its value equals `expected` (compare-and-delete); resolves to whether it did. */
+  deleteIfEquals(key: string, expected: Buffer): Promise<boolean>
   /** Removes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>
   /** Resolves when the backend answers; rejects otherwise. */

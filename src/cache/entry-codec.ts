@@ -7,12 +7,14 @@ import { gunzipSync, gzipSync } from 'node:zlib'
  * offsets and never parses the rows (a JSON header measurably slowed the hit path).
  *
  * Layout (big-endian):
- *   0  'ACP1' magic         4  u8 format version     5  u8 flags (reserved)
+ *   0  'ACP1' magic         4  u8 format version     5  u8 flags (bit 0: error entry)
  *   6  f64 computedAt ms    14 f64 freshUntil ms     22 f64 staleUntil ms
  *   30 f64 dataScannedBytes 38 f64 engineMs          46 u32 rowCount    50 u32 plain body length
  *   54 u8 etag length, etag (ascii) · u8 execution id length, id (ascii) · gzip body (rest)
  */
 export interface EntryHeader {
+  /** `error`: a cached user error (the body is a problem document), kept briefly so a broken query cannot hammer Athena. */
+  kind: 'result' | 'error'
   computedAt: number
   freshUntil: number
   staleUntil: number
@@ -53,7 +55,7 @@ export function encodeEntry(header: Omit<EntryHeader, 'etag' | 'plainLength'>, b
   const out = Buffer.allocUnsafe(FIXED + 1 + etagBytes.length + 1 + idBytes.length + gzip.length)
   out.writeUInt32BE(MAGIC, 0)
   out.writeUInt8(FORMAT, 4)
-  out.writeUInt8(0, 5)
+  out.writeUInt8(header.kind === 'error' ? 1 : 0, 5)
   out.writeDoubleBE(header.computedAt, 6)
   out.writeDoubleBE(header.freshUntil, 14)
   out.writeDoubleBE(header.staleUntil, 22)
@@ -87,6 +89,7 @@ export function decodeEntry(buf: Buffer): DecodedEntry {
   if (buf.length < at + 18 || buf[at] !== 0x1f || buf[at + 1] !== 0x8b)
     throw new EntryDecodeError('bad entry body')
   return {
+    kind: (buf.readUInt8(5) & 1) === 1 ? 'error' : 'result',
     computedAt: buf.readDoubleBE(6),
     freshUntil: buf.readDoubleBE(14),
     staleUntil: buf.readDoubleBE(22),

@@ -29,6 +29,24 @@ export class MemoryCacheStore implements CacheStore {
     this.lru.set(key, value, { ttl: Math.max(1, Math.ceil(ttlMs)) })
   }
 
+  async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<boolean> {
+    if (this.lru.has(key)) return false
+    await this.set(key, value, ttlMs)
+    return true
+  }
+
+  async replaceIfEquals(key: string, expected: Buffer, value: Buffer, ttlMs: number): Promise<boolean> {
+    const current = this.lru.get(key)
+    if (!current?.equals(expected)) return false
+    await this.set(key, value, ttlMs)
+    return true
+  }
+
+  async deleteIfEquals(key: string, expected: Buffer): Promise<boolean> {
+    const current = this.lru.get(key)
+    return current?.equals(expected) ? this.lru.delete(key) : false
+  }
+
   async delete(keys: readonly string[]): Promise<number> {
     let n = 0
     for (const key of keys) if (this.lru.delete(key)) n++

@@ -60,6 +60,15 @@ const querySchema = z.strictObject({
     .min(0)
     .max(30 * 86_400)
     .default(0),
+  /** How long past staleness an entry may still be served when a refresh fails (stale-if-error). */
+  staleIfErrorSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
+  /** Athena result reuse (ResultReuseByAgeConfiguration) in minutes; default: the TTL in whole minutes; 0 = off. */
+  resultReuseMinutes: z.number().int().min(0).max(10_080).optional(),
   tags: z.array(identifier).default([]),
   database: z.string().min(1).optional(),
   workgroup: z.string().min(1).optional(),
@@ -81,6 +90,9 @@ export interface QueryDef {
   description: string
   ttlSeconds: number
   staleSeconds: number
+  staleIfErrorSeconds: number
+  /** 0 = off. Never longer than the TTL, so reuse cannot serve a result older than a fresh entry may be. */
+  resultReuseMinutes: number
   tags: string[]
   /** Overrides of the service-wide database / workgroup. */
   database: string | undefined
@@ -241,6 +253,8 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     description: raw.description,
     ttlSeconds: raw.ttlSeconds,
     staleSeconds: raw.staleSeconds,
+    staleIfErrorSeconds: raw.staleIfErrorSeconds,
+    resultReuseMinutes: Math.min(raw.resultReuseMinutes ?? Number.POSITIVE_INFINITY, Math.floor(raw.ttlSeconds / 60)),
     tags: raw.tags,
     database: raw.database,
     workgroup: raw.workgroup,

@@ -40,12 +40,20 @@ const envSchema = z.object({
     .regex(/^s3:\/\/[^/]+/, 'must be an s3:// URL')
     .optional(),
   ATHENA_MAX_ATTEMPTS: intFromEnv(1, 10).default(4),
-  QUERY_TIMEOUT_MS: intFromEnv(100, 15 * 60_000).default(25_000),
+  QUERY_TIMEOUT_MS: intFromEnv(100, 60 * 60_000).default(10 * 60_000),
+  SYNC_DEADLINE_MS: intFromEnv(100, 15 * 60_000).default(25_000),
+  LEASE_TTL_MS: intFromEnv(100, 10 * 60_000).default(15_000),
+  ERROR_TTL_SECONDS: intFromEnv(0, 86_400).default(30),
+  L1_TTL_MS: intFromEnv(0, 60_000).optional(),
+  L1_MAX_BYTES: intFromEnv(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  CACHE_BREAKER_FAILURES: intFromEnv(1, 1000).default(3),
+  CACHE_BREAKER_OPEN_MS: intFromEnv(10, 600_000).default(1_000),
   POLL_INITIAL_DELAY_MS: intFromEnv(10, 60_000).default(500),
   POLL_MAX_INTERVAL_MS: intFromEnv(50, 60_000).default(5_000),
   MAX_RESULT_ROWS: intFromEnv(1, 10_000_000).default(100_000),
   MAX_RESULT_BYTES: intFromEnv(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   API_KEYS: csv.optional(),
+  ADMIN_API_KEYS: csv.optional(),
   CACHE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (1–64 characters)')
@@ -74,7 +82,14 @@ export interface AppConfig {
     maxAttempts: number
   }
   query: {
+    /** Longest a query may run before it is stopped (504). */
     timeoutMs: number
+    /** Longest a request waits for a miss before answering 202 with the execution (the query goes on). */
+    syncDeadlineMs: number
+    /** Lease of a computation that has not recorded its execution yet (owner died while starting). */
+    leaseTtlMs: number
+    /** How long a user error (engine category 2) is cached. */
+    errorTtlSeconds: number
     pollInitialDelayMs: number
     pollMaxIntervalMs: number
     maxRows: number
@@ -82,6 +97,11 @@ export interface AppConfig {
   }
   /** Empty = reads are open (a warning is logged at start). */
   apiKeys: string[]
+  /** Keys of admin routes; empty = admin routes answer 403. */
+  adminApiKeys: string[]
+  /** In-process L1 tier in front of Redis: entry lifetime (0 = off) and bound. */
+  l1: { ttlMs: number; maxBytes: number }
+  cacheBreaker: { failures: number; openMs: number }
   cachePrefix: string
   memoryCacheMaxBytes: number
   dataDir: string
@@ -96,6 +116,8 @@ export interface LoadConfigOptions {
   defaultEngine?: QueryEngineMode
   /** LOCAL_ATHENA_MIN_QUERY_MS when unset (`npm start` uses 500 so a miss looks like a miss). */
   defaultLocalMinQueryMs?: number
+  /** L1_TTL_MS when unset: on (1 s) for the Node server, off for Lambda. */
+  defaultL1TtlMs?: number
 }
 
 /** Parses and validates the whole configuration once; a bad value throws a ConfigError naming the variable. */
@@ -128,12 +150,18 @@ export function loadConfig(
     },
     query: {
       timeoutMs: e.QUERY_TIMEOUT_MS,
+      syncDeadlineMs: e.SYNC_DEADLINE_MS,
+      leaseTtlMs: e.LEASE_TTL_MS,
+      errorTtlSeconds: e.ERROR_TTL_SECONDS,
       pollInitialDelayMs: e.POLL_INITIAL_DELAY_MS,
       pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
       maxRows: e.MAX_RESULT_ROWS,
       maxResultBytes: e.MAX_RESULT_BYTES,
     },
     apiKeys: e.API_KEYS ?? [],
+    adminApiKeys: e.ADMIN_API_KEYS ?? [],
+    l1: { ttlMs: e.L1_TTL_MS ?? options.defaultL1TtlMs ?? 0, maxBytes: e.L1_MAX_BYTES },
+    cacheBreaker: { failures: e.CACHE_BREAKER_FAILURES, openMs: e.CACHE_BREAKER_OPEN_MS },
     cachePrefix: e.CACHE_PREFIX,
     memoryCacheMaxBytes: e.MEMORY_CACHE_MAX_BYTES,
     dataDir: e.DATA_DIR,

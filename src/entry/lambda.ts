@@ -11,7 +11,7 @@ let honoHandler: ReturnType<typeof handle> | undefined
 async function init(): Promise<ReturnType<typeof handle>> {
   const config = loadConfig(process.env, { defaultEngine: 'athena' })
   const logger = createLogger({ level: config.logLevel, sync: true })
-  const deps = await buildDeps(config, { logger, logSync: true })
+  const deps = await buildDeps(config, { logger, logSync: true, background: 'detach' })
   return handle(createApp(deps) as unknown as Hono)
 }
 

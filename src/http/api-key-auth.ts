@@ -31,3 +31,16 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler {
     return next()
   }
 }
+
+/** Admin routes: keys from ADMIN_API_KEYS; with none configured they are closed (403) and say why. */
+export function adminKeyAuth(options: { keys: readonly string[] }): MiddlewareHandler {
+  const keyDigests = options.keys.map(digest)
+  return async (c, next) => {
+    if (keyDigests.length === 0)
+      throw new ForbiddenError('Admin routes are disabled: set ADMIN_API_KEYS to enable them')
+    const key = c.req.header('x-api-key')
+    if (!key) throw new UnauthorizedError('Send an admin key in the x-api-key header')
+    if (!matchesKey(key, keyDigests)) throw new ForbiddenError('The admin key is not valid')
+    return next()
+  }
+}

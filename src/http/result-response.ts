@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { plainBody } from '../cache/entry-codec.ts'
-import type { ReadResult } from '../service/query-service.ts'
+import type { PendingResult, ReadResult } from '../service/query-service.ts'
+import { problem, problemResponse } from './problem.ts'
 
 const CACHE_STATUS_NAME = 'athena-cache-proxy'
 
@@ -43,14 +44,15 @@ function cacheStatus(read: ReadResult, ttlSeconds: number): string {
  * Nothing here parses or re-serializes rows.
  */
 export function resultResponse(c: Context, read: ReadResult, now: number): Response {
-  const { entry } = read
+  const { entry, def } = read
+  if (entry.kind === 'error') return cachedErrorResponse(c, read)
   const ttlSeconds = Math.max(0, Math.floor((entry.freshUntil - now) / 1000))
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'X-Cache': read.outcome,
     'Cache-Status': cacheStatus(read, ttlSeconds),
     ETag: entry.etag,
-    'Cache-Control': `max-age=${ttlSeconds}`,
+    'Cache-Control': `max-age=${ttlSeconds}, stale-while-revalidate=${def.staleSeconds}, stale-if-error=${def.staleIfErrorSeconds}`,
     Age: String(Math.max(0, Math.floor((now - entry.computedAt) / 1000))),
     Vary: 'Accept-Encoding',
     'Server-Timing':
@@ -70,4 +72,30 @@ export function resultResponse(c: Context, read: ReadResult, now: number): Respo
     return new Response(entry.gzipBody as Uint8Array<ArrayBuffer>, { status: 200, headers })
   }
   return new Response(plainBody(entry) as Uint8Array<ArrayBuffer>, { status: 200, headers })
+}
+
+/** A cached user error: the problem document stored when the engine rejected the query (422), served as a HIT. */
+function cachedErrorResponse(c: Context, read: ReadResult): Response {
+  const stored = JSON.parse(plainBody(read.entry).toString('utf8')) as { detail?: string; queryExecutionId?: string }
+  return problemResponse(
+    c,
+    {
+      ...problem(422, 'query-rejected', 'The query engine rejected the query', stored.detail ?? 'Query failed', {
+        ...(stored.queryExecutionId ? { queryExecutionId: stored.queryExecutionId } : {}),
+      }),
+      instance: c.req.path,
+    },
+    { 'X-Cache': read.outcome, 'Cache-Status': cacheStatus(read, 0) },
+  )
+}
+
+/** 202 Accepted for a query still running: where to poll, and when. */
+export function pendingResponse(c: Context, pending: PendingResult): Response {
+  const statusUrl = `/executions/${pending.executionId}`
+  return c.body(JSON.stringify({ executionId: pending.executionId, state: pending.state, statusUrl }), 202, {
+    'Content-Type': 'application/json; charset=utf-8',
+    Location: statusUrl,
+    'Retry-After': '1',
+    'Cache-Control': 'no-store',
+  })
 }

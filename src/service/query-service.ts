@@ -1,18 +1,33 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import type { QueryExecution } from '@aws-sdk/client-athena'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import type { AthenaRunner, ExecutionStats } from '../athena/athena-runner.ts'
-import type { JsonValue, ResultColumn } from '../athena/result-converter.ts'
+import { type AthenaRunner, executionStats, hasHeaderRow } from '../athena/athena-runner.ts'
+import { sleep } from '../athena/poll-until-done.ts'
+import type { JsonValue } from '../athena/result-converter.ts'
 import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cache-key.ts'
-import { decideCacheAction } from '../cache/cache-policy.ts'
+import { decideCacheAction, freshnessAt } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import { type DecodedEntry, decodeEntry, type EntryDecodeError, encodeEntry } from '../cache/entry-codec.ts'
+import { type DecodedEntry, decodeEntry, encodeEntry } from '../cache/entry-codec.ts'
+import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
+import { type HeldLease, Leases } from '../cache/lease.ts'
 import type { Catalog, QueryDef } from '../config/catalog.ts'
-import { UnknownQueryError } from '../errors.ts'
+import {
+  EngineThrottledError,
+  EngineUnavailableError,
+  NotFoundError,
+  QueryCancelledError,
+  QueryFailedError,
+  QueryTimeoutError,
+  UnknownQueryError,
+} from '../errors.ts'
 import { bindQuery, type CanonicalParams, parseParameters, type RawParams } from './parameters.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
 
-/** How a read was answered: `HIT` fresh from cache, `STALE` stale while a refresh runs, `MISS` computed now, `BYPASS` computed because the cache was unusable. */
+/**
+ * How a read was answered: `HIT` fresh from cache, `STALE` stale (a refresh runs, or the refresh failed), `MISS`
+ * computed now, `BYPASS` computed because the cache was unusable.
+ */
 export type CacheOutcome = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
 
 export interface ResolvedQuery {
@@ -23,13 +38,29 @@ export interface ResolvedQuery {
 }
 
 export interface ReadResult {
+  kind: 'entry'
   entry: DecodedEntry
   outcome: CacheOutcome
   key: string
   query: string
+  def: QueryDef
   /** Time spent in the cache lookup and (on a miss) in the engine, for Server-Timing and logs. */
   timings: { cacheMs: number; engineMs?: number }
 }
+
+/** The query runs on; poll `/executions/{id}` (202 Accepted). */
+export interface PendingResult {
+  kind: 'pending'
+  executionId: string
+  state: string
+  key: string
+  query: string
+}
+
+export type ReadOutcome = ReadResult | PendingResult
+
+/** What a process does with work that outlives the request: finish it (Node server) or leave it to the lease. */
+export type BackgroundMode = 'continue' | 'detach'
 
 export interface QueryServiceOptions {
   catalog: Catalog
@@ -41,22 +72,61 @@ export interface QueryServiceOptions {
   database: string
   workgroup: string
   queryTimeoutMs: number
+  syncDeadlineMs: number
+  leaseTtlMs: number
+  errorTtlSeconds: number
+  background: BackgroundMode
+  l1?: { ttlMs: number; maxBytes: number }
   now?: () => number
 }
 
+interface ExecutionRecord {
+  query: string
+  params: CanonicalParams
+  key: string
+  createdAt: number
+}
+
+const USER_ERROR_STATUS = 422
+/** Lifetime of the registry of executions this service started (for /executions/{id}). */
+const EXECUTION_RECORD_MS = 86_400_000
+
+function isDegradableError(err: unknown): boolean {
+  // Engine trouble that a stale entry may paper over; user errors are never hidden behind old data.
+  return (
+    err instanceof EngineThrottledError ||
+    err instanceof EngineUnavailableError ||
+    err instanceof QueryTimeoutError ||
+    err instanceof QueryCancelledError ||
+    (err instanceof QueryFailedError && !err.isUserError)
+  )
+}
+
 /**
- * The read-through path a request walks: validate → key → lookup → decide → (compute → store) → entry.
- * Concurrent misses on one key in this process share one computation.
+ * The read-through path a request walks: validate → key → lookup (L1, then the store) → decide → serve, serve stale
+ * and refresh once, or compute. A computation is shared by concurrent callers in this process and, through a lease
+ * in the store, by every process: one Athena execution per key, whoever asks.
  */
 export class QueryService {
-  private readonly inflight = new Map<string, Promise<{ entry: DecodedEntry; engineMs: number }>>()
+  private readonly inflight = new Map<string, Promise<DecodedEntry>>()
   // Dashboards repeat the same URLs. Resolution is a pure function of the query name and the query string (the
   // catalog is immutable while running), so successful resolutions are memoised: a hit skips validation and hashing.
   private readonly resolved = new LRUCache<string, ResolvedQuery>({ max: 10_000 })
+  private readonly l1: LRUCache<string, DecodedEntry> | undefined
+  private readonly leases: Leases
   private readonly now: () => number
 
   constructor(private readonly o: QueryServiceOptions) {
     this.now = o.now ?? Date.now
+    this.leases = new Leases(o.store, { startTtlMs: o.leaseTtlMs, runTtlMs: o.queryTimeoutMs + 60_000, now: this.now })
+    if (o.l1 && o.l1.ttlMs > 0 && o.l1.maxBytes > 0) {
+      this.l1 = new LRUCache<string, DecodedEntry>({
+        maxSize: o.l1.maxBytes,
+        sizeCalculation: (e) => e.gzipBody.length + 256,
+        ttl: o.l1.ttlMs,
+        ...(o.now ? { perf: { now: o.now } } : {}),
+      })
+    }
   }
 
   get catalog(): Catalog {
@@ -93,116 +163,240 @@ export class QueryService {
   }
 
   /** Answers a read from cache when it can, from the engine when it must. */
-  async read(name: string, raw: RawParams): Promise<ReadResult> {
-    return this.readResolved(this.resolve(name, raw))
+  async read(name: string, raw: RawParams, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
+    return this.readResolved(this.resolve(name, raw), options)
+  }
+
+  /** Looks an entry up: L1, then the store. `unusable` when the store failed (the read bypasses the cache). */
+  private async lookup(key: string): Promise<{ entry: DecodedEntry | null; unusable: boolean }> {
+    const cached = this.l1?.get(key)
+    if (cached) return { entry: cached, unusable: false }
+    let stored: Buffer | null
+    try {
+      stored = await this.o.store.get(key)
+    } catch (err) {
+      if (!(err instanceof CacheUnavailableError)) throw err
+      return { entry: null, unusable: true }
+    }
+    if (!stored) return { entry: null, unusable: false }
+    try {
+      const entry = decodeEntry(stored)
+      this.l1?.set(key, entry)
+      return { entry, unusable: false }
+    } catch (err) {
+      // A corrupt entry is a miss; the computation overwrites it.
+      this.o.logger.warn({ err: (err as Error).message, key }, 'undecodable cache entry treated as a miss')
+      return { entry: null, unusable: false }
+    }
   }
 
   /** `read` for an already resolved request. */
-  async readResolved(resolved: ResolvedQuery): Promise<ReadResult> {
+  async readResolved(resolved: ResolvedQuery, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
     const t0 = performance.now()
-    let stored: Buffer | null = null
-    let cacheUsable = true
-    try {
-      stored = await this.o.store.get(resolved.key)
-    } catch (err) {
-      cacheUsable = false
-      this.o.logger.warn({ err, key: resolved.key }, 'cache lookup failed; answering from the engine')
-    }
+    const { entry, unusable } = await this.lookup(resolved.key)
     const cacheMs = performance.now() - t0
-    let entry: DecodedEntry | null = null
-    if (stored) {
-      try {
-        entry = decodeEntry(stored)
-      } catch (err) {
-        // A corrupt entry is a miss; the computation below overwrites it.
-        this.o.logger.warn(
-          { err: (err as EntryDecodeError).message, key: resolved.key },
-          'undecodable cache entry',
-        )
-      }
-    }
-    const action = decideCacheAction(entry, this.now(), { serveStale: resolved.def.staleSeconds > 0 })
-    const base = { key: resolved.key, query: resolved.def.name }
+    const { def } = resolved
+    const now = this.now()
+    const base = { kind: 'entry' as const, key: resolved.key, query: def.name, def }
+    const action = decideCacheAction(entry, now, { serveStale: def.staleSeconds > 0 })
     if (action.kind === 'serve' && entry) return { ...base, entry, outcome: 'HIT', timings: { cacheMs } }
     if (action.kind === 'serve-stale-and-refresh' && entry) {
-      this.refreshInBackground(resolved)
+      await this.refresh(resolved)
       return { ...base, entry, outcome: 'STALE', timings: { cacheMs } }
     }
-    const computed = await this.computeShared(resolved)
-    return {
-      ...base,
-      entry: computed.entry,
-      outcome: cacheUsable ? 'MISS' : 'BYPASS',
-      timings: { cacheMs, engineMs: computed.engineMs },
+    const fallback = entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000 ? entry : null
+    const t1 = performance.now()
+    try {
+      const computed = this.computeShared(resolved)
+      if (options.preferAsync) {
+        const pending = await this.pendingOf(resolved, computed, 0)
+        if (pending) return pending
+      }
+      const raced = await this.withDeadline(resolved, computed)
+      if (raced.kind === 'pending') return raced
+      return {
+        ...base,
+        entry: raced.entry,
+        outcome: unusable ? 'BYPASS' : 'MISS',
+        timings: { cacheMs, engineMs: performance.now() - t1 },
+      }
+    } catch (err) {
+      if (fallback && isDegradableError(err)) {
+        this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'refresh failed; serving stale (stale-if-error)')
+        return { ...base, entry: fallback, outcome: 'STALE', timings: { cacheMs } }
+      }
+      throw err
     }
   }
 
-  /** Computes and stores a key's entry, sharing the work with concurrent callers in this process. */
-  computeShared(resolved: ResolvedQuery): Promise<{ entry: DecodedEntry; engineMs: number }> {
+  /** Waits for a shared computation up to the sync deadline; past it, the execution is reported as pending. */
+  private async withDeadline(
+    resolved: ResolvedQuery,
+    computed: Promise<DecodedEntry>,
+  ): Promise<{ kind: 'entry'; entry: DecodedEntry } | PendingResult> {
+    const timeout = new AbortController()
+    const winner = await Promise.race([
+      computed.then((entry) => ({ kind: 'entry' as const, entry })),
+      sleep(this.o.syncDeadlineMs, timeout.signal).then(() => ({ kind: 'deadline' as const })),
+    ]).finally(() => timeout.abort())
+    if (winner.kind === 'entry') return winner
+    const pending = await this.pendingOf(resolved, computed, 2_000)
+    if (pending) return pending
+    return { kind: 'entry', entry: await computed }
+  }
+
+  /** The execution a computation runs, as a 202 answer (waiting up to `waitMs` for it to be started). */
+  private async pendingOf(resolved: ResolvedQuery, computed: Promise<DecodedEntry>, waitMs: number): Promise<PendingResult | null> {
+    // Swallow here: the caller that awaits `computed` reports the error.
+    computed.catch(() => {})
+    const deadline = this.now() + Math.max(waitMs, 2_000)
+    for (;;) {
+      const holder = await this.leases.read(this.o.keys.lease(resolved.key)).catch(() => null)
+      if (holder?.executionId)
+        return { kind: 'pending', executionId: holder.executionId, state: 'RUNNING', key: resolved.key, query: resolved.def.name }
+      const settled = await Promise.race([computed.then(() => true, () => true), sleep(25).then(() => false)])
+      if (settled || this.now() > deadline) return null
+    }
+  }
+
+  /** Computes a key's entry, sharing the work with concurrent callers in this process (and, via the lease, others). */
+  computeShared(resolved: ResolvedQuery): Promise<DecodedEntry> {
     const existing = this.inflight.get(resolved.key)
     if (existing) return existing
-    const run = this.compute(resolved).finally(() => this.inflight.delete(resolved.key))
+    const run = this.produce(resolved).finally(() => this.inflight.delete(resolved.key))
     this.inflight.set(resolved.key, run)
     return run
   }
 
-  private refreshInBackground(resolved: ResolvedQuery): void {
+  /**
+   * Serves-stale refresh: exactly one per key through the lease. With `continue` (Node server) the computation runs
+   * on in the background; with `detach` (Lambda, where nothing runs after the response) it only starts the query and
+   * records it in the lease, and whichever read or prewarm run next finds it SUCCEEDED collects the result.
+   */
+  private async refresh(resolved: ResolvedQuery): Promise<void> {
     if (this.inflight.has(resolved.key)) return
-    this.computeShared(resolved).catch((err: unknown) =>
-      this.o.logger.warn({ err, key: resolved.key }, 'background refresh failed; stale entry kept'),
-    )
+    if (this.o.background === 'continue') {
+      this.computeShared(resolved).catch((err: unknown) =>
+        this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'background refresh failed; stale entry kept'),
+      )
+      return
+    }
+    try {
+      const leaseKey = this.o.keys.lease(resolved.key)
+      const taken = await this.leases.acquire(leaseKey)
+      if (taken.acquired) {
+        const id = await this.startExecution(resolved, taken.lease)
+        await this.leases.recordExecution(taken.lease, id)
+        return
+      }
+      const id = taken.holder?.executionId
+      if (!id) return
+      const execution = await this.o.runner.describe(id)
+      const state = execution.Status?.State
+      if (state === 'SUCCEEDED') await this.collectFinished(resolved, execution)
+      else if (state === 'FAILED' || state === 'CANCELLED') await this.leases.clearExecution(leaseKey, id)
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'detached refresh failed; stale entry kept')
+    }
   }
 
-  private async compute(resolved: ResolvedQuery): Promise<{ entry: DecodedEntry; engineMs: number }> {
+  private async startExecution(resolved: ResolvedQuery, lease: HeldLease | null): Promise<string> {
     const { def, params, identity, key } = resolved
     const { sql, executionParameters } = bindQuery(def, params)
-    const expectedMs = await this.o.history.expectedMs(key, def.name)
-    const t0 = performance.now()
-    const result = await this.o.runner.run(
-      {
-        sql,
-        executionParameters,
-        database: identity.database,
-        workgroup: identity.workgroup,
-        // Derived from the key so it is stable across the SDK's retries of this start, and unique per computation
-        // so a later refresh is never answered with an old execution.
-        clientRequestToken: createHash('sha256').update(`${key}|${randomUUID()}`).digest('hex'),
-      },
-      { deadline: this.now() + this.o.queryTimeoutMs, ...(expectedMs !== undefined ? { expectedMs } : {}) },
-    )
-    const engineMs = performance.now() - t0
-    const buf = this.buildEntry(def, params, result.columns, result.rows, result.stats)
-    try {
-      await this.o.store.set(key, buf, def.ttlSeconds * 1000 + def.staleSeconds * 1000)
-    } catch (err) {
-      this.o.logger.warn({ err, key }, 'cache write failed; result served uncached')
-    }
-    await this.o.history.record(key, def.name, result.stats.totalMs)
-    this.o.logger.info(
-      {
-        query: def.name,
-        key,
-        queryExecutionId: result.stats.queryExecutionId,
-        dataScannedBytes: result.stats.dataScannedBytes,
-        engineMs: Math.round(engineMs),
-        athenaTotalMs: result.stats.totalMs,
-        statusCalls: result.stats.statusCalls,
-        expectedMs,
-        rows: result.rows.length,
-      },
-      'query computed',
-    )
-    return { entry: decodeEntry(buf), engineMs }
+    const id = await this.o.runner.start({
+      sql,
+      executionParameters,
+      database: identity.database,
+      workgroup: identity.workgroup,
+      // Derived from the key and the lease: a retried start (the SDK's, or another process's with the same lease)
+      // returns the same execution, and a later refresh under a new lease is never answered with an old one.
+      clientRequestToken: createHash('sha256')
+        .update(`${key}|${lease?.owner ?? this.now()}`)
+        .digest('hex'),
+      ...(def.resultReuseMinutes > 0 ? { resultReuseMaxAgeMinutes: def.resultReuseMinutes } : {}),
+    })
+    const record: ExecutionRecord = { query: def.name, params, key, createdAt: this.now() }
+    await this.o.store
+      .set(this.o.keys.execution(id), Buffer.from(JSON.stringify(record)), EXECUTION_RECORD_MS)
+      .catch(() => {})
+    return id
   }
 
-  /** Serializes and compresses the response body once; every hit then serves these bytes. */
-  private buildEntry(
-    def: QueryDef,
-    params: CanonicalParams,
-    columns: ResultColumn[],
-    rows: Array<Record<string, JsonValue>>,
-    stats: ExecutionStats,
-  ): Buffer {
+  /** One computation across processes: take the lease and run, or attach to the holder's execution. */
+  private async produce(resolved: ResolvedQuery): Promise<DecodedEntry> {
+    const leaseKey = this.o.keys.lease(resolved.key)
+    const giveUpAt = this.now() + this.o.queryTimeoutMs
+    for (;;) {
+      let taken: Awaited<ReturnType<Leases['acquire']>>
+      try {
+        taken = await this.leases.acquire(leaseKey)
+      } catch (err) {
+        if (!(err instanceof CacheUnavailableError)) throw err
+        // No shared store: coalescing stays in-process, and the query still runs once per process.
+        return this.runAndCollect(resolved, null)
+      }
+      if (taken.acquired) return this.runAndCollect(resolved, taken.lease)
+      const id = taken.holder?.executionId
+      if (id) return this.attach(resolved, id)
+      // The holder is still starting its query: look again shortly (its entry may also appear).
+      await sleep(50)
+      const { entry } = await this.lookup(resolved.key)
+      if (entry && entry.kind === 'result' && freshnessAt(entry, this.now()) === 'fresh') return entry
+      if (this.now() > giveUpAt) throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
+    }
+  }
+
+  private async runAndCollect(resolved: ResolvedQuery, lease: HeldLease | null): Promise<DecodedEntry> {
+    const startedAt = this.now()
+    let id: string
+    try {
+      id = await this.startExecution(resolved, lease)
+    } catch (err) {
+      if (lease) await this.leases.release(lease).catch(() => {})
+      await this.cacheUserError(resolved, err)
+      throw err
+    }
+    if (lease) await this.leases.recordExecution(lease, id).catch(() => false)
+    return this.waitAndCollect(resolved, id, startedAt, lease)
+  }
+
+  /** Another process runs this key's query: wait on its execution and collect the result (whoever is first). */
+  private attach(resolved: ResolvedQuery, id: string): Promise<DecodedEntry> {
+    return this.waitAndCollect(resolved, id, undefined, null)
+  }
+
+  private async waitAndCollect(
+    resolved: ResolvedQuery,
+    id: string,
+    startedAt: number | undefined,
+    lease: HeldLease | null,
+  ): Promise<DecodedEntry> {
+    const leaseKey = this.o.keys.lease(resolved.key)
+    const expectedMs = await this.o.history.expectedMs(resolved.key, resolved.def.name)
+    try {
+      const { execution } = await this.o.runner.waitForCompletion(id, {
+        deadline: (startedAt ?? this.now()) + this.o.queryTimeoutMs,
+        ...(startedAt !== undefined ? { startedAt } : {}),
+        ...(expectedMs !== undefined ? { expectedMs } : {}),
+      })
+      return await this.collectFinished(resolved, execution, expectedMs)
+    } catch (err) {
+      await this.cacheUserError(resolved, err)
+      throw err
+    } finally {
+      if (lease) await this.leases.release(lease).catch(() => {})
+      else await this.leases.clearExecution(leaseKey, id).catch(() => {})
+    }
+  }
+
+  /** Fetches a SUCCEEDED execution's rows and stores the entry, unless someone already stored this execution's. */
+  private async collectFinished(resolved: ResolvedQuery, execution: QueryExecution, expectedMs?: number): Promise<DecodedEntry> {
+    const id = execution.QueryExecutionId ?? ''
+    const { entry: existing } = await this.lookup(resolved.key)
+    if (existing && existing.kind === 'result' && existing.queryExecutionId === id) return existing
+    const { def, params, key } = resolved
+    const { columns, rows } = await this.o.runner.fetchResults(id, { hasHeaderRow: hasHeaderRow(execution) })
+    const stats = executionStats(execution, 0)
     const computedAt = this.now()
     const freshUntil = computedAt + def.ttlSeconds * 1000
     const staleUntil = freshUntil + def.staleSeconds * 1000
@@ -213,23 +407,109 @@ export class QueryService {
         query: def.name,
         parameters: JSON.parse(canonicalJson(params)) as JsonValue,
         rowCount: rows.length,
-        queryExecutionId: stats.queryExecutionId,
+        queryExecutionId: id,
         dataScannedBytes: stats.dataScannedBytes,
         computedAt: new Date(computedAt).toISOString(),
         expiresAt: new Date(freshUntil).toISOString(),
       },
     }
-    return encodeEntry(
+    const buf = encodeEntry(
       {
+        kind: 'result',
         computedAt,
         freshUntil,
         staleUntil,
         dataScannedBytes: stats.dataScannedBytes,
         engineMs: stats.engineMs,
         rowCount: rows.length,
-        queryExecutionId: stats.queryExecutionId,
+        queryExecutionId: id,
       },
       Buffer.from(JSON.stringify(body)),
     )
+    // Kept past staleness for stale-if-error.
+    await this.o.store.set(key, buf, staleUntil - computedAt + def.staleIfErrorSeconds * 1000).catch((err: unknown) => {
+      this.o.logger.warn({ err: (err as Error).message, key }, 'cache write failed; result served uncached')
+    })
+    const entry = decodeEntry(buf)
+    this.l1?.set(key, entry)
+    await this.o.history.record(key, def.name, stats.totalMs)
+    this.o.logger.info(
+      {
+        query: def.name,
+        key,
+        queryExecutionId: id,
+        dataScannedBytes: stats.dataScannedBytes,
+        athenaTotalMs: stats.totalMs,
+        reusedPreviousResult: stats.reusedPreviousResult,
+        expectedMs,
+        rows: rows.length,
+      },
+      'query computed',
+    )
+    return entry
+  }
+
+  /** A user error (engine category 2) is cached briefly, so a broken dashboard cannot hammer Athena. */
+  private async cacheUserError(resolved: ResolvedQuery, err: unknown): Promise<void> {
+    if (!(err instanceof QueryFailedError && err.isUserError) || this.o.errorTtlSeconds <= 0) return
+    const computedAt = this.now()
+    const until = computedAt + this.o.errorTtlSeconds * 1000
+    const body = Buffer.from(JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }))
+    const buf = encodeEntry(
+      {
+        kind: 'error',
+        computedAt,
+        freshUntil: until,
+        staleUntil: until,
+        dataScannedBytes: 0,
+        engineMs: 0,
+        rowCount: 0,
+        queryExecutionId: err.details.queryExecutionId ?? '',
+      },
+      body,
+    )
+    await this.o.store.set(resolved.key, buf, this.o.errorTtlSeconds * 1000).catch(() => {})
+  }
+
+  /**
+   * The state of an execution this service started: its result when done (collected if nobody has yet), else
+   * pending. Unknown ids are a 404: the service never reads arbitrary Athena executions.
+   */
+  async execution(id: string): Promise<ReadOutcome> {
+    const record = await this.executionRecord(id)
+    const resolved = this.resolve(record.query, record.params as RawParams)
+    const { entry } = await this.lookup(resolved.key)
+    const base = { kind: 'entry' as const, key: resolved.key, query: resolved.def.name, def: resolved.def }
+    if (entry && entry.queryExecutionId === id) return { ...base, entry, outcome: 'HIT', timings: { cacheMs: 0 } }
+    const execution = await this.o.runner.describe(id)
+    const state = execution.Status?.State ?? 'QUEUED'
+    if (state === 'QUEUED' || state === 'RUNNING')
+      return { kind: 'pending', executionId: id, state, key: resolved.key, query: resolved.def.name }
+    if (state === 'SUCCEEDED') {
+      const collected = await this.collectFinished(resolved, execution)
+      await this.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
+      return { ...base, entry: collected, outcome: 'MISS', timings: { cacheMs: 0 } }
+    }
+    if (state === 'CANCELLED') throw new QueryCancelledError(id, execution.Status?.StateChangeReason)
+    const athenaError = execution.Status?.AthenaError
+    throw new QueryFailedError(athenaError?.ErrorMessage ?? execution.Status?.StateChangeReason ?? 'Athena query failed', {
+      queryExecutionId: id,
+      ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
+    })
+  }
+
+  /** Stops an execution this service started and clears its lease. */
+  async stopExecution(id: string): Promise<{ executionId: string; stopped: boolean }> {
+    const record = await this.executionRecord(id)
+    const stopped = await this.o.runner.stop(id)
+    await this.leases.clearExecution(this.o.keys.lease(record.key), id).catch(() => {})
+    return { executionId: id, stopped }
+  }
+
+  private async executionRecord(id: string): Promise<ExecutionRecord> {
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(id)) throw new NotFoundError(`No execution ${id.slice(0, 64)} was issued by this service`)
+    const raw = await this.o.store.get(this.o.keys.execution(id))
+    if (!raw) throw new NotFoundError(`No execution ${id} was issued by this service`)
+    return JSON.parse(raw.toString('utf8')) as ExecutionRecord
   }
 }

@@ -64,6 +64,27 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.store.delete([])).toBe(0)
     })
 
+    it('setIfAbsent stores only once until the key expires', async () => {
+      expect(await h.store.setIfAbsent(h.key('nx'), Buffer.from('first'), 150)).toBe(true)
+      expect(await h.store.setIfAbsent(h.key('nx'), Buffer.from('second'), 150)).toBe(false)
+      expect((await h.store.get(h.key('nx')))?.toString()).toBe('first')
+      await new Promise((r) => setTimeout(r, 250))
+      expect(await h.store.setIfAbsent(h.key('nx'), Buffer.from('third'), 60_000)).toBe(true)
+    })
+
+    it('replaceIfEquals and deleteIfEquals act only on the expected value', async () => {
+      await h.store.set(h.key('cas'), Buffer.from('owner-a'), 60_000)
+      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-b'), Buffer.from('x'), 60_000)).toBe(false)
+      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a'), Buffer.from('owner-a2'), 60_000)).toBe(true)
+      expect((await h.store.get(h.key('cas')))?.toString()).toBe('owner-a2')
+      expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a'))).toBe(false)
+      expect(await h.store.get(h.key('cas'))).not.toBeNull()
+      expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a2'))).toBe(true)
+      expect(await h.store.get(h.key('cas'))).toBeNull()
+      expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a2'))).toBe(false)
+      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a2'), Buffer.from('y'), 60_000)).toBe(false)
+    })
+
     it('ping resolves', async () => {
       await expect(h.store.ping()).resolves.toBeUndefined()
     })

@@ -4,6 +4,7 @@ import { CacheKeys, canonicalJson, identityHash } from '../../src/cache/cache-ke
 import { decodeEntry, EntryDecodeError, encodeEntry, etagOf, plainBody } from '../../src/cache/entry-codec.ts'
 
 const header = {
+  kind: 'result' as const,
   computedAt: 1_700_000_000_123,
   freshUntil: 1_700_000_300_123,
   staleUntil: 1_700_003_900_123,
@@ -22,6 +23,12 @@ describe('entry codec', () => {
     expect(e).toMatchObject({ ...header, plainLength: body.length, etag: etagOf(body) })
     expect(gunzipSync(e.gzipBody).equals(body)).toBe(true)
     expect(plainBody(e).equals(body)).toBe(true)
+  })
+
+  it('marks error entries', () => {
+    const e = decodeEntry(encodeEntry({ ...header, kind: 'error' }, Buffer.from('{"status":422}')))
+    expect(e.kind).toBe('error')
+    expect(decodeEntry(encoded).kind).toBe('result')
   })
 
   it('gives equal bodies equal strong ETags and different bodies different ones', () => {
