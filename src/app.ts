@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
+import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
 import type { AccessLog } from './http/access-log.ts'
-import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import { adminKeyAuth, apiKeyAuth } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { buildOpenApi } from './http/openapi.ts'
@@ -69,7 +69,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       reason = `cache unreachable: ${(err as Error).message}`
     }
     const breaker = 'status' in deps.store ? deps.store.status() : undefined
-    if (!reason && breaker && breaker.state !== 'closed') reason = `cache circuit ${breaker.state}: ${breaker.lastError}`
+    if (!reason && breaker && breaker.state !== 'closed')
+      reason = `cache circuit ${breaker.state}: ${breaker.lastError}`
     return c.json({
       status: reason ? 'degraded' : 'ok',
       cache: deps.store.kind,
@@ -91,14 +92,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const q = url.indexOf('?')
     const resolved = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
     const prefer = c.req.header('prefer')
-    const read = await deps.service.readResolved(resolved, { preferAsync: prefer !== undefined && /\brespond-async\b/i.test(prefer) })
+    const read = await deps.service.readResolved(resolved, {
+      preferAsync: prefer !== undefined && /\brespond-async\b/i.test(prefer),
+    })
     if (read.kind === 'pending') return pendingResponse(c, read)
     c.set('read', read)
     return resultResponse(c, read, now())
   }
   app.get('/analytics', readQuery('analytics'))
   app.get('/queries/:name', (c) => readQuery(c.req.param('name'))(c))
-  if (deps.apiKeys.length > 0) app.use('/executions/*', apiKeyAuth({ keys: [...deps.apiKeys, ...deps.adminApiKeys] }))
+  if (deps.apiKeys.length > 0)
+    app.use('/executions/*', apiKeyAuth({ keys: [...deps.apiKeys, ...deps.adminApiKeys] }))
   app.get('/executions/:id', async (c) => {
     const read = await deps.service.execution(c.req.param('id'))
     if (read.kind === 'pending') return pendingResponse(c, read)

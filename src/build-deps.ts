@@ -62,6 +62,8 @@ export async function buildDeps(
     logSync?: boolean
     /** `continue` for a long-running server, `detach` for Lambda (nothing runs after the response). */
     background?: BackgroundMode
+    /** The clock (ms since epoch); tests move it to walk an entry through fresh, stale and expired. */
+    now?: () => number
   },
 ): Promise<Deps> {
   const { logger } = options
@@ -78,7 +80,10 @@ export async function buildDeps(
     failureThreshold: config.cacheBreaker.failures,
     openMs: config.cacheBreaker.openMs,
     onStateChange: (state, cause) =>
-      logger.warn({ state, err: cause instanceof Error ? cause.message : undefined }, 'cache circuit breaker'),
+      logger.warn(
+        { state, err: cause instanceof Error ? cause.message : undefined },
+        'cache circuit breaker',
+      ),
   })
   const endpoint = options.athenaEndpoint ?? config.athena.endpoint
   const athena = new AthenaClient({
@@ -112,6 +117,7 @@ export async function buildDeps(
     errorTtlSeconds: config.query.errorTtlSeconds,
     background: options.background ?? 'continue',
     l1: config.l1,
+    ...(options.now ? { now: options.now } : {}),
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0)
@@ -124,6 +130,7 @@ export async function buildDeps(
     apiKeys: config.apiKeys,
     adminApiKeys: config.adminApiKeys,
     accessLog,
+    ...(options.now ? { now: options.now } : {}),
     runner,
     athena,
     keys,

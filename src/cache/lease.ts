@@ -15,7 +15,9 @@ export interface HeldLease {
   value: Buffer
 }
 
-export type AcquireResult = { acquired: true; lease: HeldLease } | { acquired: false; holder: LeaseValue | null }
+export type AcquireResult =
+  | { acquired: true; lease: HeldLease }
+  | { acquired: false; holder: LeaseValue | null }
 
 function parse(buf: Buffer | null): LeaseValue | null {
   if (!buf) return null

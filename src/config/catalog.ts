@@ -254,7 +254,10 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     ttlSeconds: raw.ttlSeconds,
     staleSeconds: raw.staleSeconds,
     staleIfErrorSeconds: raw.staleIfErrorSeconds,
-    resultReuseMinutes: Math.min(raw.resultReuseMinutes ?? Number.POSITIVE_INFINITY, Math.floor(raw.ttlSeconds / 60)),
+    resultReuseMinutes: Math.min(
+      raw.resultReuseMinutes ?? Number.POSITIVE_INFINITY,
+      Math.floor(raw.ttlSeconds / 60),
+    ),
     tags: raw.tags,
     database: raw.database,
     workgroup: raw.workgroup,

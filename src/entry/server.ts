@@ -19,7 +19,11 @@ export interface RunningServer {
 export async function startServer(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningServer> {
-  const config = loadConfig(env, { defaultEngine: 'local', defaultLocalMinQueryMs: 500, defaultL1TtlMs: 1_000 })
+  const config = loadConfig(env, {
+    defaultEngine: 'local',
+    defaultLocalMinQueryMs: 500,
+    defaultL1TtlMs: 1_000,
+  })
   const logger = createLogger({ level: config.logLevel, sync: false })
   let localAthena: LocalAthena | undefined
   if (config.engine === 'local' && !config.athena.endpoint) {

@@ -76,13 +76,22 @@ export function resultResponse(c: Context, read: ReadResult, now: number): Respo
 
 /** A cached user error: the problem document stored when the engine rejected the query (422), served as a HIT. */
 function cachedErrorResponse(c: Context, read: ReadResult): Response {
-  const stored = JSON.parse(plainBody(read.entry).toString('utf8')) as { detail?: string; queryExecutionId?: string }
+  const stored = JSON.parse(plainBody(read.entry).toString('utf8')) as {
+    detail?: string
+    queryExecutionId?: string
+  }
   return problemResponse(
     c,
     {
-      ...problem(422, 'query-rejected', 'The query engine rejected the query', stored.detail ?? 'Query failed', {
-        ...(stored.queryExecutionId ? { queryExecutionId: stored.queryExecutionId } : {}),
-      }),
+      ...problem(
+        422,
+        'query-rejected',
+        'The query engine rejected the query',
+        stored.detail ?? 'Query failed',
+        {
+          ...(stored.queryExecutionId ? { queryExecutionId: stored.queryExecutionId } : {}),
+        },
+      ),
       instance: c.req.path,
     },
     { 'X-Cache': read.outcome, 'Cache-Status': cacheStatus(read, 0) },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { QueryExecution } from '@aws-sdk/client-athena'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
@@ -118,12 +118,17 @@ export class QueryService {
 
   constructor(private readonly o: QueryServiceOptions) {
     this.now = o.now ?? Date.now
-    this.leases = new Leases(o.store, { startTtlMs: o.leaseTtlMs, runTtlMs: o.queryTimeoutMs + 60_000, now: this.now })
+    this.leases = new Leases(o.store, {
+      startTtlMs: o.leaseTtlMs,
+      runTtlMs: o.queryTimeoutMs + 60_000,
+      now: this.now,
+    })
     if (o.l1 && o.l1.ttlMs > 0 && o.l1.maxBytes > 0) {
       this.l1 = new LRUCache<string, DecodedEntry>({
         maxSize: o.l1.maxBytes,
         sizeCalculation: (e) => e.gzipBody.length + 256,
         ttl: o.l1.ttlMs,
+        ttlResolution: 0,
         ...(o.now ? { perf: { now: o.now } } : {}),
       })
     }
@@ -204,7 +209,10 @@ export class QueryService {
       await this.refresh(resolved)
       return { ...base, entry, outcome: 'STALE', timings: { cacheMs } }
     }
-    const fallback = entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000 ? entry : null
+    const fallback =
+      entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000
+        ? entry
+        : null
     const t1 = performance.now()
     try {
       const computed = this.computeShared(resolved)
@@ -222,7 +230,10 @@ export class QueryService {
       }
     } catch (err) {
       if (fallback && isDegradableError(err)) {
-        this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'refresh failed; serving stale (stale-if-error)')
+        this.o.logger.warn(
+          { err: (err as Error).message, key: resolved.key },
+          'refresh failed; serving stale (stale-if-error)',
+        )
         return { ...base, entry: fallback, outcome: 'STALE', timings: { cacheMs } }
       }
       throw err
@@ -246,16 +257,32 @@ export class QueryService {
   }
 
   /** The execution a computation runs, as a 202 answer (waiting up to `waitMs` for it to be started). */
-  private async pendingOf(resolved: ResolvedQuery, computed: Promise<DecodedEntry>, waitMs: number): Promise<PendingResult | null> {
+  private async pendingOf(
+    resolved: ResolvedQuery,
+    computed: Promise<DecodedEntry>,
+    waitMs: number,
+  ): Promise<PendingResult | null> {
     // Swallow here: the caller that awaits `computed` reports the error.
     computed.catch(() => {})
-    const deadline = this.now() + Math.max(waitMs, 2_000)
+    const deadline = Date.now() + Math.max(waitMs, 2_000)
     for (;;) {
       const holder = await this.leases.read(this.o.keys.lease(resolved.key)).catch(() => null)
       if (holder?.executionId)
-        return { kind: 'pending', executionId: holder.executionId, state: 'RUNNING', key: resolved.key, query: resolved.def.name }
-      const settled = await Promise.race([computed.then(() => true, () => true), sleep(25).then(() => false)])
-      if (settled || this.now() > deadline) return null
+        return {
+          kind: 'pending',
+          executionId: holder.executionId,
+          state: 'RUNNING',
+          key: resolved.key,
+          query: resolved.def.name,
+        }
+      const settled = await Promise.race([
+        computed.then(
+          () => true,
+          () => true,
+        ),
+        sleep(25).then(() => false),
+      ])
+      if (settled || Date.now() > deadline) return null
     }
   }
 
@@ -277,7 +304,10 @@ export class QueryService {
     if (this.inflight.has(resolved.key)) return
     if (this.o.background === 'continue') {
       this.computeShared(resolved).catch((err: unknown) =>
-        this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'background refresh failed; stale entry kept'),
+        this.o.logger.warn(
+          { err: (err as Error).message, key: resolved.key },
+          'background refresh failed; stale entry kept',
+        ),
       )
       return
     }
@@ -296,7 +326,10 @@ export class QueryService {
       if (state === 'SUCCEEDED') await this.collectFinished(resolved, execution)
       else if (state === 'FAILED' || state === 'CANCELLED') await this.leases.clearExecution(leaseKey, id)
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message, key: resolved.key }, 'detached refresh failed; stale entry kept')
+      this.o.logger.warn(
+        { err: (err as Error).message, key: resolved.key },
+        'detached refresh failed; stale entry kept',
+      )
     }
   }
 
@@ -311,7 +344,7 @@ export class QueryService {
       // Derived from the key and the lease: a retried start (the SDK's, or another process's with the same lease)
       // returns the same execution, and a later refresh under a new lease is never answered with an old one.
       clientRequestToken: createHash('sha256')
-        .update(`${key}|${lease?.owner ?? this.now()}`)
+        .update(`${key}|${lease?.owner ?? randomUUID()}`)
         .digest('hex'),
       ...(def.resultReuseMinutes > 0 ? { resultReuseMaxAgeMinutes: def.resultReuseMinutes } : {}),
     })
@@ -325,7 +358,7 @@ export class QueryService {
   /** One computation across processes: take the lease and run, or attach to the holder's execution. */
   private async produce(resolved: ResolvedQuery): Promise<DecodedEntry> {
     const leaseKey = this.o.keys.lease(resolved.key)
-    const giveUpAt = this.now() + this.o.queryTimeoutMs
+    const giveUpAt = Date.now() + this.o.queryTimeoutMs
     for (;;) {
       let taken: Awaited<ReturnType<Leases['acquire']>>
       try {
@@ -342,12 +375,12 @@ export class QueryService {
       await sleep(50)
       const { entry } = await this.lookup(resolved.key)
       if (entry && entry.kind === 'result' && freshnessAt(entry, this.now()) === 'fresh') return entry
-      if (this.now() > giveUpAt) throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
+      if (Date.now() > giveUpAt) throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
     }
   }
 
   private async runAndCollect(resolved: ResolvedQuery, lease: HeldLease | null): Promise<DecodedEntry> {
-    const startedAt = this.now()
+    const startedAt = Date.now()
     let id: string
     try {
       id = await this.startExecution(resolved, lease)
@@ -375,7 +408,8 @@ export class QueryService {
     const expectedMs = await this.o.history.expectedMs(resolved.key, resolved.def.name)
     try {
       const { execution } = await this.o.runner.waitForCompletion(id, {
-        deadline: (startedAt ?? this.now()) + this.o.queryTimeoutMs,
+        // Engine deadlines run on the wall clock (the runner's); `this.now` is the cache's clock.
+        deadline: (startedAt ?? Date.now()) + this.o.queryTimeoutMs,
         ...(startedAt !== undefined ? { startedAt } : {}),
         ...(expectedMs !== undefined ? { expectedMs } : {}),
       })
@@ -390,7 +424,11 @@ export class QueryService {
   }
 
   /** Fetches a SUCCEEDED execution's rows and stores the entry, unless someone already stored this execution's. */
-  private async collectFinished(resolved: ResolvedQuery, execution: QueryExecution, expectedMs?: number): Promise<DecodedEntry> {
+  private async collectFinished(
+    resolved: ResolvedQuery,
+    execution: QueryExecution,
+    expectedMs?: number,
+  ): Promise<DecodedEntry> {
     const id = execution.QueryExecutionId ?? ''
     const { entry: existing } = await this.lookup(resolved.key)
     if (existing && existing.kind === 'result' && existing.queryExecutionId === id) return existing
@@ -427,9 +465,11 @@ export class QueryService {
       Buffer.from(JSON.stringify(body)),
     )
     // Kept past staleness for stale-if-error.
-    await this.o.store.set(key, buf, staleUntil - computedAt + def.staleIfErrorSeconds * 1000).catch((err: unknown) => {
-      this.o.logger.warn({ err: (err as Error).message, key }, 'cache write failed; result served uncached')
-    })
+    await this.o.store
+      .set(key, buf, staleUntil - computedAt + def.staleIfErrorSeconds * 1000)
+      .catch((err: unknown) => {
+        this.o.logger.warn({ err: (err as Error).message, key }, 'cache write failed; result served uncached')
+      })
     const entry = decodeEntry(buf)
     this.l1?.set(key, entry)
     await this.o.history.record(key, def.name, stats.totalMs)
@@ -454,7 +494,9 @@ export class QueryService {
     if (!(err instanceof QueryFailedError && err.isUserError) || this.o.errorTtlSeconds <= 0) return
     const computedAt = this.now()
     const until = computedAt + this.o.errorTtlSeconds * 1000
-    const body = Buffer.from(JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }))
+    const body = Buffer.from(
+      JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }),
+    )
     const buf = encodeEntry(
       {
         kind: 'error',
@@ -480,7 +522,8 @@ export class QueryService {
     const resolved = this.resolve(record.query, record.params as RawParams)
     const { entry } = await this.lookup(resolved.key)
     const base = { kind: 'entry' as const, key: resolved.key, query: resolved.def.name, def: resolved.def }
-    if (entry && entry.queryExecutionId === id) return { ...base, entry, outcome: 'HIT', timings: { cacheMs: 0 } }
+    if (entry && entry.queryExecutionId === id)
+      return { ...base, entry, outcome: 'HIT', timings: { cacheMs: 0 } }
     const execution = await this.o.runner.describe(id)
     const state = execution.Status?.State ?? 'QUEUED'
     if (state === 'QUEUED' || state === 'RUNNING')
@@ -492,10 +535,13 @@ export class QueryService {
     }
     if (state === 'CANCELLED') throw new QueryCancelledError(id, execution.Status?.StateChangeReason)
     const athenaError = execution.Status?.AthenaError
-    throw new QueryFailedError(athenaError?.ErrorMessage ?? execution.Status?.StateChangeReason ?? 'Athena query failed', {
-      queryExecutionId: id,
-      ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
-    })
+    throw new QueryFailedError(
+      athenaError?.ErrorMessage ?? execution.Status?.StateChangeReason ?? 'Athena query failed',
+      {
+        queryExecutionId: id,
+        ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
+      },
+    )
   }
 
   /** Stops an execution this service started and clears its lease. */
@@ -507,7 +553,8 @@ export class QueryService {
   }
 
   private async executionRecord(id: string): Promise<ExecutionRecord> {
-    if (!/^[A-Za-z0-9-]{1,128}$/.test(id)) throw new NotFoundError(`No execution ${id.slice(0, 64)} was issued by this service`)
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(id))
+      throw new NotFoundError(`No execution ${id.slice(0, 64)} was issued by this service`)
     const raw = await this.o.store.get(this.o.keys.execution(id))
     if (!raw) throw new NotFoundError(`No execution ${id} was issued by this service`)
     return JSON.parse(raw.toString('utf8')) as ExecutionRecord

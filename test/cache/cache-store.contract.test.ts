@@ -74,15 +74,21 @@ function contract(name: string, make: () => Promise<Harness>): void {
 
     it('replaceIfEquals and deleteIfEquals act only on the expected value', async () => {
       await h.store.set(h.key('cas'), Buffer.from('owner-a'), 60_000)
-      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-b'), Buffer.from('x'), 60_000)).toBe(false)
-      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a'), Buffer.from('owner-a2'), 60_000)).toBe(true)
+      expect(
+        await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-b'), Buffer.from('x'), 60_000),
+      ).toBe(false)
+      expect(
+        await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a'), Buffer.from('owner-a2'), 60_000),
+      ).toBe(true)
       expect((await h.store.get(h.key('cas')))?.toString()).toBe('owner-a2')
       expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a'))).toBe(false)
       expect(await h.store.get(h.key('cas'))).not.toBeNull()
       expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a2'))).toBe(true)
       expect(await h.store.get(h.key('cas'))).toBeNull()
       expect(await h.store.deleteIfEquals(h.key('cas'), Buffer.from('owner-a2'))).toBe(false)
-      expect(await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a2'), Buffer.from('y'), 60_000)).toBe(false)
+      expect(
+        await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a2'), Buffer.from('y'), 60_000),
+      ).toBe(false)
     })
 
     it('ping resolves', async () => {

@@ -21,7 +21,13 @@ export interface Stack {
  * Redis under a key prefix of this test's own (or the memory store). No part of our code is replaced.
  */
 export async function startStack(
-  options: { env?: Record<string, string>; minQueryMs?: number; cache?: 'redis' | 'memory' } = {},
+  options: {
+    env?: Record<string, string>
+    minQueryMs?: number
+    cache?: 'redis' | 'memory'
+    now?: () => number
+    background?: 'continue' | 'detach'
+  } = {},
 ): Promise<Stack> {
   const redis = await testRedis()
   const local = await startLocalAthena({
@@ -38,7 +44,13 @@ export async function startStack(
     options.cache === 'memory'
       ? new MemoryCacheStore({ maxBytes: 64 * 1024 * 1024 })
       : new RedisCacheStore(redis.redis)
-  const deps = await buildDeps(config, { logger, athenaEndpoint: local.endpoint, store })
+  const deps = await buildDeps(config, {
+    logger,
+    athenaEndpoint: local.endpoint,
+    store,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.background ? { background: options.background } : {}),
+  })
   return {
     app: createApp(deps),
     deps,
