@@ -1,6 +1,7 @@
 import { inject } from 'vitest'
 import { createApp } from '../../src/app.ts'
 import { buildDeps, type Deps } from '../../src/build-deps.ts'
+import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
@@ -27,6 +28,8 @@ export async function startStack(
     cache?: 'redis' | 'memory'
     now?: () => number
     background?: 'continue' | 'detach'
+    /** Wraps the real store, e.g. in a ChaosCacheStore. */
+    wrapStore?: (store: CacheStore) => CacheStore
   } = {},
 ): Promise<Stack> {
   const redis = await testRedis()
@@ -40,10 +43,11 @@ export async function startStack(
     { defaultEngine: 'local' },
   )
   const logger = createLogger({ level: config.logLevel, sync: true })
-  const store =
+  const real =
     options.cache === 'memory'
       ? new MemoryCacheStore({ maxBytes: 64 * 1024 * 1024 })
       : new RedisCacheStore(redis.redis)
+  const store = options.wrapStore ? options.wrapStore(real) : real
   const deps = await buildDeps(config, {
     logger,
     athenaEndpoint: local.endpoint,

@@ -1,4 +1,6 @@
+import { BatchGetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ChaosCacheStore } from '../helpers/chaos-cache-store.ts'
 import { type Stack, startStack } from '../helpers/stack.ts'
 
 // analytics: ttlSeconds 300, staleSeconds 3600, staleIfErrorSeconds 86400 (wrangler-free-config/queries.yaml)
@@ -214,5 +216,59 @@ describe('async mode and degradation', () => {
     expect((await s.app.request(Q)).headers.get('x-cache')).toBe('HIT')
     now += 1_001
     expect((await s.app.request(Q)).headers.get('x-cache')).toBe('MISS')
+  })
+
+  it('Redis down: answers BYPASS from the engine (never a 5xx), /health degraded, HIT again after recovery', async () => {
+    let chaos: ChaosCacheStore | undefined
+    stack = await startStack({
+      env: { CACHE_BREAKER_OPEN_MS: '1500' },
+      wrapStore: (store) => {
+        chaos = new ChaosCacheStore(store)
+        return chaos
+      },
+    })
+    const s = stack
+    const c = chaos as ChaosCacheStore
+    expect((await s.app.request(Q)).headers.get('x-cache')).toBe('MISS')
+    c.failing = true
+    const during = await Promise.all(Array.from({ length: 10 }, () => s.app.request(Q)))
+    expect(during.map((r) => r.status)).toEqual(Array(10).fill(200))
+    expect(during.map((r) => r.headers.get('x-cache'))).toEqual(Array(10).fill('BYPASS'))
+    const health = (await (await s.app.request('/health')).json()) as { status: string; reason: string }
+    expect(health.status).toBe('degraded')
+    expect(health.reason).toMatch(/cache/)
+    // the breaker is open: requests no longer touch the store at all
+    const callsOpen = c.calls
+    await s.app.request(Q)
+    expect(c.calls).toBe(callsOpen)
+    c.failing = false
+    await new Promise((r) => setTimeout(r, 1_600))
+    const statuses: string[] = []
+    for (let i = 0; i < 5; i++) statuses.push((await s.app.request(Q)).headers.get('x-cache') ?? '')
+    expect(statuses).toContain('HIT')
+    expect(((await (await s.app.request('/health')).json()) as { status: string }).status).toBe('ok')
+  })
+
+  it('Athena result reuse is requested (MaxAgeInMinutes within the TTL) and honoured', async () => {
+    stack = await startStack()
+    const s = stack
+    await s.app.request(Q)
+    const key = s.deps.service.resolve('analytics', { measure: 'sessions', start: '2024-02-01' }).key
+    await s.redis.redis.del(key)
+    await s.app.request(Q)
+    const ids = (await s.deps.athena.send(new ListQueryExecutionsCommand({}))).QueryExecutionIds ?? []
+    const executions =
+      (await s.deps.athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: ids })))
+        .QueryExecutions ?? []
+    expect(executions).toHaveLength(2)
+    for (const e of executions)
+      expect(e.ResultReuseConfiguration?.ResultReuseByAgeConfiguration).toEqual({
+        Enabled: true,
+        MaxAgeInMinutes: 5,
+      })
+    expect(executions.map((e) => e.Statistics?.ResultReuseInformation?.ReusedPreviousResult).sort()).toEqual([
+      false,
+      true,
+    ])
   })
 })
