@@ -130,6 +130,9 @@ async function main(): Promise<void> {
     AWS_SECRET_ACCESS_KEY: 'local',
     CACHE_PREFIX: cachePrefix,
     QUERY_TIMEOUT_MS: '120000',
+    SYNC_DEADLINE_MS: '120000',
+    // (a) is measured Redis-backed: the in-process L1 tier is off here (bench/resilience.ts measures it on).
+    L1_TTL_MS: '0',
   })
 
   // ---- (1) hit path ----------------------------------------------------------------------------------------------
