@@ -51,14 +51,35 @@ export function buildOpenApi(
       },
     },
   }
+  paths['/executions/{id}'] = {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      summary: 'An execution this service started: 202 while running, then the result',
+      security,
+      responses: { '200': result, '202': { description: 'Still running (Retry-After)' }, ...errors },
+    },
+    delete: {
+      summary: 'Stop an execution (admin key)',
+      security: [{ apiKey: [] }],
+      responses: { '200': { description: 'Stopped' }, ...errors },
+    },
+  }
   for (const def of catalog.queries.values()) {
     const operation = {
       summary: def.description || def.name,
       operationId: `query_${def.name}`,
       tags: def.tags,
       security,
-      parameters: def.parameters.map(parameterDoc),
-      responses: { '200': result, '304': { description: 'Not modified (If-None-Match)' }, ...errors },
+      parameters: [
+        ...def.parameters.map(parameterDoc),
+        { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', example: 'respond-async' } },
+      ],
+      responses: {
+        '200': result,
+        '202': { description: 'Accepted: the query runs on; poll the Location (/executions/{id})' },
+        '304': { description: 'Not modified (If-None-Match)' },
+        ...errors,
+      },
     }
     paths[`/queries/${def.name}`] = { get: operation }
     if (def.name === 'analytics') paths['/analytics'] = { get: { ...operation, operationId: 'analytics' } }

@@ -169,7 +169,7 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
   it('serves an OpenAPI 3 document describing every query', async () => {
     const doc = (await (await s.app.request('/openapi.json')).json()) as {
       openapi: string
-      paths: Record<string, { get: { parameters: Array<{ name: string; required: boolean }> } }>
+      paths: Record<string, { get: { parameters: Array<{ name: string; in: string; required: boolean }> } }>
     }
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
@@ -186,7 +186,9 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       'period:false',
       'start:true',
       'end:false',
+      'Prefer:false',
     ])
+    expect(Object.keys(doc.paths)).toContain('/executions/{id}')
   })
 
   describe('errors are problem+json, never 500', () => {
