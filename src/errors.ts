@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ENGINE_THROTTLED'
   | 'ENGINE_UNAVAILABLE'
   | 'RESULT_TOO_LARGE'
+  | 'CACHE_UNAVAILABLE'
   | 'CONFIG'
 
 /** One bad input field, named so a client can point at it. */

@@ -1,8 +1,12 @@
+import { AcpError } from '../errors.ts'
 import type { CacheStore } from './cache-store.ts'
 
-/** The cache is unusable right now (breaker open or the call failed); callers bypass it. */
-export class CacheUnavailableError extends Error {
-  override readonly name = 'CacheUnavailableError'
+/**
+ * The cache is unusable right now (breaker open or the call failed). Reads bypass it; what cannot work without it
+ * (the execution registry) answers 503.
+ */
+export class CacheUnavailableError extends AcpError {
+  readonly code = 'CACHE_UNAVAILABLE'
 }
 
 export interface BreakerOptions {

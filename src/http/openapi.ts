@@ -72,7 +72,12 @@ export function buildOpenApi(
       security,
       parameters: [
         ...def.parameters.map(parameterDoc),
-        { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', example: 'respond-async' } },
+        {
+          name: 'Prefer',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', example: 'respond-async' },
+        },
       ],
       responses: {
         '200': result,

@@ -40,6 +40,7 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
   },
   ENGINE_UNAVAILABLE: { status: 502, slug: 'engine-unavailable', title: 'The query engine is unavailable' },
   RESULT_TOO_LARGE: { status: 413, slug: 'result-too-large', title: 'The result is too large' },
+  CACHE_UNAVAILABLE: { status: 503, slug: 'cache-unavailable', title: 'The cache is unavailable' },
   CONFIG: { status: 500, slug: 'configuration', title: 'Service misconfigured' },
 }
 
@@ -72,6 +73,7 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
       if (err.details.errorCategory !== undefined) extra.errorCategory = err.details.errorCategory
     }
     if (err instanceof EngineThrottledError) headers['Retry-After'] = String(err.retryAfterSeconds)
+    if (err.code === 'CACHE_UNAVAILABLE') headers['Retry-After'] = '1'
     return { problem: problem(status, slug, title, err.message, extra), headers }
   }
   if (err instanceof HTTPException) {

@@ -173,8 +173,11 @@ export class QueryService {
   }
 
   /** Looks an entry up: L1, then the store. `unusable` when the store failed (the read bypasses the cache). */
-  private async lookup(key: string): Promise<{ entry: DecodedEntry | null; unusable: boolean }> {
-    const cached = this.l1?.get(key)
+  private async lookup(
+    key: string,
+    options: { skipL1?: boolean } = {},
+  ): Promise<{ entry: DecodedEntry | null; unusable: boolean }> {
+    const cached = options.skipL1 ? undefined : this.l1?.get(key)
     if (cached) return { entry: cached, unusable: false }
     let stored: Buffer | null
     try {
@@ -430,8 +433,24 @@ export class QueryService {
     expectedMs?: number,
   ): Promise<DecodedEntry> {
     const id = execution.QueryExecutionId ?? ''
-    const { entry: existing } = await this.lookup(resolved.key)
-    if (existing && existing.kind === 'result' && existing.queryExecutionId === id) return existing
+    const stored = async () => {
+      const { entry } = await this.lookup(resolved.key, { skipL1: true })
+      return entry?.kind === 'result' && entry.queryExecutionId === id ? entry : null
+    }
+    const existing = await stored()
+    if (existing) return this.keepInL1(resolved.key, existing)
+    // Several processes may be waiting on this execution: one fetches the rows and writes the entry, the others
+    // pick that entry up, so every process serves the same bytes (one ETag) and Athena's results are read once.
+    const collectKey = `${this.o.keys.lease(resolved.key)}:c:${id}`
+    const collector = await this.o.store.setIfAbsent(collectKey, Buffer.from('1'), 30_000).catch(() => true)
+    if (!collector) {
+      const giveUpAt = Date.now() + 10_000
+      while (Date.now() < giveUpAt) {
+        await sleep(20)
+        const written = await stored()
+        if (written) return this.keepInL1(resolved.key, written)
+      }
+    }
     const { def, params, key } = resolved
     const { columns, rows } = await this.o.runner.fetchResults(id, { hasHeaderRow: hasHeaderRow(execution) })
     const stats = executionStats(execution, 0)
@@ -486,6 +505,11 @@ export class QueryService {
       },
       'query computed',
     )
+    return entry
+  }
+
+  private keepInL1(key: string, entry: DecodedEntry): DecodedEntry {
+    this.l1?.set(key, entry)
     return entry
   }
 

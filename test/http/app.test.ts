@@ -99,7 +99,9 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
     const res = await s.app.request(Q)
     const etag = res.headers.get('etag') as string
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/)
-    expect(res.headers.get('cache-control')).toMatch(/^max-age=(29\d|300), stale-while-revalidate=3600, stale-if-error=86400$/)
+    expect(res.headers.get('cache-control')).toMatch(
+      /^max-age=(29\d|300), stale-while-revalidate=3600, stale-if-error=86400$/,
+    )
     expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(0)
     const notModified = await s.app.request(Q, { headers: { 'If-None-Match': `"other", ${etag}` } })
     expect(notModified.status).toBe(304)

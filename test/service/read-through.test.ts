@@ -237,6 +237,11 @@ describe('async mode and degradation', () => {
     const health = (await (await s.app.request('/health')).json()) as { status: string; reason: string }
     expect(health.status).toBe('degraded')
     expect(health.reason).toMatch(/cache/)
+    // what cannot work without the cache says so: 503 with Retry-After, not a 500
+    const execution = await s.app.request('/executions/00000000-0000-4000-8000-000000000000')
+    expect(execution.status).toBe(503)
+    expect(execution.headers.get('retry-after')).toBe('1')
+    expect(execution.headers.get('content-type')).toBe('application/problem+json')
     // the breaker is open: requests no longer touch the store at all
     const callsOpen = c.calls
     await s.app.request(Q)
