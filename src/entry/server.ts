@@ -1,10 +1,12 @@
-import { type ServerType, serve } from '@hono/node-server'
+import { createServer, type Server } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
 import { createApp } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
 import { type AppConfig, loadConfig } from '../config/load-config.ts'
 import { type LocalAthena, startLocalAthena } from '../local/athena-server.ts'
 import { generateSampleData, hasData } from '../local/sample-data.ts'
 import { createLogger, flushLogger } from '../logger.ts'
+import { fastHitListener } from './fast-hit.ts'
 
 export interface RunningServer {
   url: string
@@ -48,8 +50,17 @@ export async function startServer(
     ...(localAthena ? { athenaEndpoint: localAthena.endpoint } : {}),
   })
   const app = createApp(deps)
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+  const honoListener = getRequestListener(app.fetch)
+  // With the L1 tier on, hot reads are answered before the framework runs (see fast-hit.ts).
+  const server: Server = createServer(
+    config.l1.ttlMs > 0 ? fastHitListener(deps, honoListener) : honoListener,
+  )
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { type Logger, pino } from 'pino'
+import type { ReadResult } from '../service/query-service.ts'
 import type { AppEnv } from './app-env.ts'
 
 const round2 = (ms: number) => Math.round(ms * 100) / 100
@@ -57,14 +58,25 @@ export class AccessLog {
     return async (c, next) => {
       const t0 = performance.now()
       await next()
-      const read = c.get('read')
-      let line = `{"level":"info","time":"${this.isoNow()}","name":${this.name},"method":"${c.req.method}","path":${JSON.stringify(c.req.path)},"status":${c.res.status},"durationMs":${round2(performance.now() - t0)}`
-      if (read) {
-        line += `,"cache":"${read.outcome}","query":"${read.query}","key":"${read.key}","cacheMs":${round2(read.timings.cacheMs)}`
-        if (read.timings.engineMs !== undefined) line += `,"engineMs":${Math.round(read.timings.engineMs)}`
-      }
-      this.add(`${line},"msg":"request"}\n`)
+      this.record(c.req.method, c.req.path, c.res.status, performance.now() - t0, c.get('read'))
     }
+  }
+
+  /** Records one request (also used by the Node server's fast path for in-process hits). */
+  record(
+    method: string,
+    path: string,
+    status: number,
+    durationMs: number,
+    read: ReadResult | undefined,
+  ): void {
+    if (!this.enabled) return
+    let line = `{"level":"info","time":"${this.isoNow()}","name":${this.name},"method":"${method}","path":${JSON.stringify(path)},"status":${status},"durationMs":${round2(durationMs)}`
+    if (read) {
+      line += `,"cache":"${read.outcome}","query":"${read.query}","key":"${read.key}","cacheMs":${round2(read.timings.cacheMs)}`
+      if (read.timings.engineMs !== undefined) line += `,"engineMs":${Math.round(read.timings.engineMs)}`
+    }
+    this.add(`${line},"msg":"request"}\n`)
   }
 
   private add(line: string): void {

@@ -8,7 +8,8 @@ export interface ApiKeyAuthOptions {
   header?: string
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
+/** SHA-256 of a key: equal-length inputs for constant-time comparison. */
+export const digest = (s: string) => createHash('sha256').update(s).digest()
 
 /** True when `candidate` equals one of `keys`, in time independent of where (or whether) they differ. */
 export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): boolean {

@@ -39,13 +39,23 @@ function cacheStatus(read: ReadResult, ttlSeconds: number): string {
   }
 }
 
+/** Status, headers and body of a result, independent of any framework (the Hono route and the Node fast path). */
+export interface PreparedResult {
+  status: 200 | 304
+  headers: Record<string, string>
+  body: Uint8Array | null
+}
+
 /**
- * Writes a precomputed entry: the stored gzip bytes as they are when the client accepts gzip, else inflated JSON.
- * Nothing here parses or re-serializes rows.
+ * Prepares a precomputed entry for the wire: the stored gzip bytes as they are when the client accepts gzip, else
+ * inflated JSON. Nothing here parses or re-serializes rows.
  */
-export function resultResponse(c: Context, read: ReadResult, now: number): Response {
+export function prepareResult(
+  read: ReadResult,
+  now: number,
+  request: { ifNoneMatch: string | undefined; acceptEncoding: string | undefined },
+): PreparedResult {
   const { entry, def } = read
-  if (entry.kind === 'error') return cachedErrorResponse(c, read)
   const ttlSeconds = Math.max(0, Math.floor((entry.freshUntil - now) / 1000))
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
@@ -60,18 +70,31 @@ export function resultResponse(c: Context, read: ReadResult, now: number): Respo
         ? `cache;dur=${read.timings.cacheMs.toFixed(2)}`
         : `cache;dur=${read.timings.cacheMs.toFixed(2)}, engine;dur=${read.timings.engineMs.toFixed(0)}`,
   }
+  if (etagMatches(request.ifNoneMatch, entry.etag)) {
+    delete headers['Content-Type']
+    return { status: 304, headers, body: null }
+  }
+  if (acceptsGzip(request.acceptEncoding)) {
+    headers['Content-Encoding'] = 'gzip'
+    return { status: 200, headers, body: entry.gzipBody }
+  }
+  return { status: 200, headers, body: plainBody(entry) }
+}
+
+/** Writes a precomputed entry as a Hono response (cached user errors as problem documents). */
+export function resultResponse(c: Context, read: ReadResult, now: number): Response {
+  if (read.entry.kind === 'error') return cachedErrorResponse(c, read)
+  const prepared = prepareResult(read, now, {
+    ifNoneMatch: c.req.header('if-none-match'),
+    acceptEncoding: c.req.header('accept-encoding'),
+  })
   // A Response with a plain header object rather than c.body(): on Node, @hono/node-server then writes status,
   // headers and bytes straight to the socket without building a Headers instance (a measurable share of a hit).
-  if (etagMatches(c.req.header('if-none-match'), entry.etag)) {
-    delete headers['Content-Type']
-    return new Response(null, { status: 304, headers })
-  }
-  if (acceptsGzip(c.req.header('accept-encoding'))) {
-    headers['Content-Encoding'] = 'gzip'
-    // Buffers from ioredis and zlib are backed by plain ArrayBuffers; the cast only narrows ArrayBufferLike.
-    return new Response(entry.gzipBody as Uint8Array<ArrayBuffer>, { status: 200, headers })
-  }
-  return new Response(plainBody(entry) as Uint8Array<ArrayBuffer>, { status: 200, headers })
+  // Buffers from ioredis and zlib are backed by plain ArrayBuffers; the cast only narrows ArrayBufferLike.
+  return new Response(prepared.body as Uint8Array<ArrayBuffer> | null, {
+    status: prepared.status,
+    headers: prepared.headers,
+  })
 }
 
 /** A cached user error: the problem document stored when the engine rejected the query (422), served as a HIT. */

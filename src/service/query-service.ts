@@ -91,6 +91,13 @@ const USER_ERROR_STATUS = 422
 /** Lifetime of the registry of executions this service started (for /executions/{id}). */
 const EXECUTION_RECORD_MS = 86_400_000
 
+/** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
+function parseSearch(search: string): RawParams {
+  const out: Record<string, string[]> = {}
+  for (const [k, v] of new URLSearchParams(search)) (out[k] ??= []).push(v)
+  return out
+}
+
 function isDegradableError(err: unknown): boolean {
   // Engine trouble that a stale entry may paper over; user errors are never hidden behind old data.
   return (
@@ -165,6 +172,31 @@ export class QueryService {
       this.resolved.set(memoKey, resolved)
     }
     return resolved
+  }
+
+  /**
+   * A fresh result already in this process's L1 tier, or undefined (and undefined for anything invalid: the full
+   * path then reports it). No I/O: the Node server answers such reads before the HTTP framework runs.
+   */
+  peekL1(name: string, search: string): ReadResult | undefined {
+    if (!this.l1) return undefined
+    let resolved: ResolvedQuery
+    try {
+      resolved = this.resolveRequest(name, search, () => parseSearch(search))
+    } catch {
+      return undefined
+    }
+    const entry = this.l1.get(resolved.key)
+    if (!entry || entry.kind !== 'result' || this.now() >= entry.freshUntil) return undefined
+    return {
+      kind: 'entry',
+      entry,
+      outcome: 'HIT',
+      key: resolved.key,
+      query: resolved.def.name,
+      def: resolved.def,
+      timings: { cacheMs: 0 },
+    }
   }
 
   /** Answers a read from cache when it can, from the engine when it must. */

@@ -122,3 +122,55 @@ describe('acp serve as child processes sharing one Redis', () => {
     )
   })
 })
+
+describe('acp serve: hot reads from the in-process tier (fast path)', () => {
+  let redis: Awaited<ReturnType<typeof testRedis>>
+  let server: Awaited<ReturnType<typeof serveProcess>>
+
+  beforeAll(async () => {
+    redis = await testRedis()
+    server = await serveProcess({
+      REDIS_URL: redis.url,
+      CACHE_PREFIX: redis.prefix,
+      DATA_DIR: inject('dataDir'),
+      LOCAL_ATHENA_MIN_QUERY_MS: '0',
+      L1_TTL_MS: '5000',
+      API_KEYS: 'reader-key-0001',
+    })
+  })
+  afterAll(async () => {
+    await stopProcess(server.child)
+    await redis.cleanup()
+  })
+
+  it('answers like the full path: same body and headers, keys still checked, 304 and gzip', async () => {
+    const path = '/analytics?measure=signups&start=2024-01-10&period=week'
+    const key = { 'x-api-key': 'reader-key-0001' }
+    const miss = await fetch(`${server.url}${path}`, { headers: key })
+    expect(miss.headers.get('x-cache')).toBe('MISS')
+    const missBody = await miss.text()
+    const hit = await fetch(`${server.url}${path}`, { headers: key })
+    expect(hit.headers.get('x-cache')).toBe('HIT')
+    expect(await hit.text()).toBe(missBody)
+    for (const h of ['etag', 'content-type', 'vary', 'cache-control'])
+      expect(hit.headers.get(h)?.replace(/max-age=\d+/, '')).toBe(
+        miss.headers.get(h)?.replace(/max-age=\d+/, ''),
+      )
+    expect(hit.headers.get('cache-status')).toMatch(/^athena-cache-proxy; hit; ttl=\d+$/)
+    expect((await fetch(`${server.url}${path}`)).status).toBe(401)
+    expect(
+      (await fetch(`${server.url}${path}`, { headers: { 'x-api-key': 'reader-key-0002' } })).status,
+    ).toBe(403)
+    const notModified = await fetch(`${server.url}${path}`, {
+      headers: { ...key, 'if-none-match': hit.headers.get('etag') as string },
+    })
+    expect(notModified.status).toBe(304)
+    // fetch() inflates gzip transparently: the decoded bytes must equal the plain body
+    const gz = await fetch(`${server.url}${path}`, { headers: { ...key, 'accept-encoding': 'gzip' } })
+    expect(gz.headers.get('content-encoding')).toBe('gzip')
+    expect(await gz.text()).toBe(missBody)
+    expect((await fetch(`${server.url}/analytics?measure=signups&start=bad`, { headers: key })).status).toBe(
+      400,
+    )
+  })
+})

@@ -1,0 +1,43 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { Deps } from '../build-deps.ts'
+import { digest, matchesKey } from '../http/api-key-auth.ts'
+import { prepareResult } from '../http/result-response.ts'
+
+const QUERY_NAME = /^[a-z][a-z0-9_]{0,63}$/
+
+/**
+ * Node server only: answers a GET for a query whose fresh result is already in the in-process L1 tier straight from
+ * node:http, before the request is turned into a fetch Request and routed. Everything else — misses, stale entries,
+ * bad input, failed keys, other routes — goes to the Hono app unchanged, so behaviour is the same on both paths
+ * (same headers from `prepareResult`, same access-log line); only the per-request framework work is skipped on the
+ * hottest reads.
+ */
+export function fastHitListener(deps: Deps, fallback: RequestListener): RequestListener {
+  const keyDigests = deps.apiKeys.map(digest)
+  const now = deps.now ?? Date.now
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/'
+    if (req.method !== 'GET') return fallback(req, res)
+    const q = url.indexOf('?')
+    const path = q < 0 ? url : url.slice(0, q)
+    const name =
+      path === '/analytics' ? 'analytics' : path.startsWith('/queries/') ? path.slice(9) : undefined
+    if (name === undefined || !QUERY_NAME.test(name)) return fallback(req, res)
+    if (keyDigests.length > 0) {
+      const key = req.headers['x-api-key']
+      if (typeof key !== 'string' || !matchesKey(key, keyDigests)) return fallback(req, res)
+    }
+    const t0 = performance.now()
+    const read = deps.service.peekL1(name, q < 0 ? '' : url.slice(q + 1))
+    if (!read) return fallback(req, res)
+    const ifNoneMatch = req.headers['if-none-match']
+    const prepared = prepareResult(read, now(), {
+      ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
+      acceptEncoding: req.headers['accept-encoding'],
+    })
+    if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
+    res.writeHead(prepared.status, prepared.headers)
+    res.end(prepared.body)
+    deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+  }
+}
