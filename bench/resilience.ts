@@ -3,6 +3,7 @@
 //   (a) stampede: 100 concurrent identical misses over three `acp serve` processes → Athena executions (target 1)
 //   (b) Redis outage: constant load on one server; its Redis is killed at 5 s and restarted at 10 s
 //   (c) hit path, 2 KB payload: this service with L1 on vs the floor server (one getBuffer per request)
+import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
@@ -221,18 +222,40 @@ interface LoadResult {
   p99: number
   non2xx: number
   errors: number
+  /** Server CPU time per request (µs), where /proc exists. */
+  cpuMicrosPerRequest?: number
 }
 
-async function load(url: string): Promise<LoadResult> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One measured run. Besides req/s (which the load generator's own core can cap), the server's CPU per request:
+ * the capacity figure that does not depend on how fast the load generator is.
+ */
+async function load(url: string, pid?: number): Promise<LoadResult> {
   const headers = { 'accept-encoding': 'gzip' }
   await autocannon({ url, connections: HIT_CONNECTIONS, duration: 2, headers }) // warm-up: JIT, connection pools
+  const cpu0 = cpuSeconds(pid)
   const r = await autocannon({ url, connections: HIT_CONNECTIONS, duration: HIT_DURATION_S, headers })
+  const cpu1 = cpuSeconds(pid)
   return {
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+    ...(cpu0 !== undefined && cpu1 !== undefined && r.requests.total > 0
+      ? { cpuMicrosPerRequest: Math.round(((cpu1 - cpu0) * 1e6) / r.requests.total) }
+      : {}),
   }
 }
 
@@ -245,6 +268,8 @@ interface HitResult {
   ours: LoadResult
   floor: LoadResult
   ratio: number
+  /** Requests one core can serve, ours ÷ floor, from CPU time per request (independent of the load generator). */
+  capacityRatio: number | undefined
   runs: { ours: number[]; floor: number[] }
 }
 
@@ -271,7 +296,7 @@ async function hitPath(athenaEndpoint: string, redis: SpawnedRedis): Promise<Hit
   await client.set(baselineKey, body)
   client.disconnect()
   const floorPort = await freePort()
-  startChild(
+  const floor = startChild(
     'floor',
     ['--import', 'tsx', 'bench/floor-server.ts', 'floor', String(floorPort), redis.url, baselineKey],
     {},
@@ -281,10 +306,10 @@ async function hitPath(athenaEndpoint: string, redis: SpawnedRedis): Promise<Hit
   await waitUntil(async () => (await fetch(floorUrl)).ok, { timeoutMs: 60_000, what: 'floor server' })
   const runs: { ours: LoadResult[]; floor: LoadResult[] } = { ours: [], floor: [] }
   for (let round = 0; round < HIT_ROUNDS; round++) {
-    runs.ours.push(await load(`${ours.url}${HIT_PATH}`))
-    runs.floor.push(await load(floorUrl))
+    runs.ours.push(await load(`${ours.url}${HIT_PATH}`, ours.process.pid))
+    runs.floor.push(await load(floorUrl, floor.process.pid))
     process.stdout.write(
-      `  round ${round + 1}: ours ${runs.ours.at(-1)?.rps} req/s, floor ${runs.floor.at(-1)?.rps} req/s\n`,
+      `  round ${round + 1}: ours ${runs.ours.at(-1)?.rps} req/s (${runs.ours.at(-1)?.cpuMicrosPerRequest} µs CPU/req), floor ${runs.floor.at(-1)?.rps} req/s (${runs.floor.at(-1)?.cpuMicrosPerRequest} µs CPU/req)\n`,
     )
   }
   const o = median(runs.ours)
@@ -294,6 +319,10 @@ async function hitPath(athenaEndpoint: string, redis: SpawnedRedis): Promise<Hit
     ours: o,
     floor: f,
     ratio: Math.round((o.rps / f.rps) * 100) / 100,
+    capacityRatio:
+      o.cpuMicrosPerRequest && f.cpuMicrosPerRequest
+        ? Math.round((f.cpuMicrosPerRequest / o.cpuMicrosPerRequest) * 100) / 100
+        : undefined,
     runs: { ours: runs.ours.map((r) => r.rps), floor: runs.floor.map((r) => r.rps) },
   }
 }
@@ -349,7 +378,9 @@ async function main(): Promise<void> {
     `(b)   latency p99 / max                             ${`${b.p99Ms} / ${b.maxMs} ms`}`,
     `(c) L1 on, req/s (p50 / p99 ms)                     ${`${c.ours.rps} (${c.ours.p50} / ${c.ours.p99})`.padEnd(12)}`,
     `(c) floor, req/s (p50 / p99 ms)                     ${`${c.floor.rps} (${c.floor.p50} / ${c.floor.p99})`.padEnd(12)}`,
-    `(c)   ratio L1 / floor                              ${String(c.ratio).padEnd(12)} ≥ 1.2  ${mark(c.ratio >= 1.2)}`,
+    `(c)   ratio L1 / floor (req/s)                      ${String(c.ratio).padEnd(12)} ≥ 1.2  ${mark(c.ratio >= 1.2)}`,
+    `(c)   server CPU per request, ours / floor          ${`${c.ours.cpuMicrosPerRequest ?? '?'} / ${c.floor.cpuMicrosPerRequest ?? '?'} µs`.padEnd(12)}`,
+    `(c)   capacity ratio (floor CPU/req ÷ ours)         ${String(c.capacityRatio ?? '?').padEnd(12)} ≥ 1.2  ${c.capacityRatio === undefined ? '' : mark(c.capacityRatio >= 1.2)}`,
     `total ${Math.round((Date.now() - startedAt) / 1000)} s`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
