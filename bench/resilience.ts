@@ -3,7 +3,6 @@
 //   (a) stampede: 100 concurrent identical misses over three `acp serve` processes → Athena executions (target 1)
 //   (b) Redis outage: constant load on one server; its Redis is killed at 5 s and restarted at 10 s
 //   (c) hit path, 2 KB payload: this service with L1 on vs the floor server (one getBuffer per request)
-import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
@@ -21,6 +20,7 @@ import {
   waitUntil,
 } from '../test/helpers/processes.ts'
 import { freePort, spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { type LoadResult, load as loadRun, median } from './load.ts'
 
 const OUT_DIR = '.bench'
 const DATA_DIR = process.env.DATA_DIR ?? './data'
@@ -216,53 +216,6 @@ async function outage(athenaEndpoint: string): Promise<OutageResult> {
 
 // ---- (c) hit path: L1 on vs the floor --------------------------------------------------------------------------
 
-interface LoadResult {
-  rps: number
-  p50: number
-  p99: number
-  non2xx: number
-  errors: number
-  /** Server CPU time per request (µs), where /proc exists. */
-  cpuMicrosPerRequest?: number
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * One measured run. Besides req/s (which the load generator's own core can cap), the server's CPU per request:
- * the capacity figure that does not depend on how fast the load generator is.
- */
-async function load(url: string, pid?: number): Promise<LoadResult> {
-  const headers = { 'accept-encoding': 'gzip' }
-  await autocannon({ url, connections: HIT_CONNECTIONS, duration: 2, headers }) // warm-up: JIT, connection pools
-  const cpu0 = cpuSeconds(pid)
-  const r = await autocannon({ url, connections: HIT_CONNECTIONS, duration: HIT_DURATION_S, headers })
-  const cpu1 = cpuSeconds(pid)
-  return {
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    ...(cpu0 !== undefined && cpu1 !== undefined && r.requests.total > 0
-      ? { cpuMicrosPerRequest: Math.round(((cpu1 - cpu0) * 1e6) / r.requests.total) }
-      : {}),
-  }
-}
-
-function median(results: LoadResult[]): LoadResult {
-  return [...results].sort((x, y) => x.rps - y.rps)[Math.floor(results.length / 2)] as LoadResult
-}
-
 interface HitResult {
   payloadBytes: number
   ours: LoadResult
@@ -306,8 +259,20 @@ async function hitPath(athenaEndpoint: string, redis: SpawnedRedis): Promise<Hit
   await waitUntil(async () => (await fetch(floorUrl)).ok, { timeoutMs: 60_000, what: 'floor server' })
   const runs: { ours: LoadResult[]; floor: LoadResult[] } = { ours: [], floor: [] }
   for (let round = 0; round < HIT_ROUNDS; round++) {
-    runs.ours.push(await load(`${ours.url}${HIT_PATH}`, ours.process.pid))
-    runs.floor.push(await load(floorUrl, floor.process.pid))
+    runs.ours.push(
+      await loadRun(`${ours.url}${HIT_PATH}`, {
+        connections: HIT_CONNECTIONS,
+        durationS: HIT_DURATION_S,
+        pid: ours.process.pid,
+      }),
+    )
+    runs.floor.push(
+      await loadRun(floorUrl, {
+        connections: HIT_CONNECTIONS,
+        durationS: HIT_DURATION_S,
+        pid: floor.process.pid,
+      }),
+    )
     process.stdout.write(
       `  round ${round + 1}: ours ${runs.ours.at(-1)?.rps} req/s (${runs.ours.at(-1)?.cpuMicrosPerRequest} µs CPU/req), floor ${runs.floor.at(-1)?.rps} req/s (${runs.floor.at(-1)?.cpuMicrosPerRequest} µs CPU/req)\n`,
     )

@@ -6,9 +6,9 @@ import { closeSync, openSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { AthenaClient, GetQueryExecutionCommand } from '@aws-sdk/client-athena'
-import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { type LoadResult, load as loadRun, median } from './load.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -59,31 +59,6 @@ async function waitFor(url: string, timeoutMs = 120_000): Promise<void> {
   }
 }
 
-interface LoadResult {
-  rps: number
-  p50: number
-  p99: number
-  non2xx: number
-  errors: number
-  bytesPerRequest: number
-}
-
-async function load(
-  url: string,
-  headers: Record<string, string> = { 'accept-encoding': 'gzip' },
-): Promise<LoadResult> {
-  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers }) // warm-up: JIT, connection pools
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers })
-  return {
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    bytesPerRequest: Math.round(r.throughput.total / Math.max(1, r.requests.total)),
-  }
-}
-
 async function ownRedis(): Promise<{ url: string; source: string; stop(): Promise<void> }> {
   try {
     const spawned = await spawnRedisServer()
@@ -92,12 +67,6 @@ async function ownRedis(): Promise<{ url: string; source: string; stop(): Promis
   } catch {
     return provideRedis()
   }
-}
-
-/** The run with the median request rate. */
-function median(results: LoadResult[]): LoadResult {
-  const sorted = [...results].sort((x, y) => x.rps - y.rps)
-  return sorted[Math.floor(sorted.length / 2)] as LoadResult
 }
 
 async function main(): Promise<void> {
@@ -173,11 +142,27 @@ async function main(): Promise<void> {
     // land on one server only.
     const runs: Record<'a' | 'b' | 'c' | 'aPlain', LoadResult[]> = { a: [], b: [], c: [], aPlain: [] }
     for (let round = 0; round < ROUNDS; round++) {
-      runs.a.push(await load(`${ourUrl}${path}`))
-      runs.b.push(await load(`http://127.0.0.1:${floorPort}/x`))
-      runs.c.push(await load(`http://127.0.0.1:${naivePort}/x`))
+      runs.a.push(
+        await loadRun(`${ourUrl}${path}`, { connections: CONNECTIONS, durationS: DURATION_S, pid: ours.pid }),
+      )
+      runs.b.push(
+        await loadRun(`http://127.0.0.1:${floorPort}/x`, {
+          connections: CONNECTIONS,
+          durationS: DURATION_S,
+          pid: floor.pid,
+        }),
+      )
+      runs.c.push(
+        await loadRun(`http://127.0.0.1:${naivePort}/x`, {
+          connections: CONNECTIONS,
+          durationS: DURATION_S,
+          pid: naive.pid,
+        }),
+      )
     }
-    runs.aPlain.push(await load(`${ourUrl}${path}`, {}))
+    runs.aPlain.push(
+      await loadRun(`${ourUrl}${path}`, { connections: CONNECTIONS, durationS: DURATION_S, headers: {} }),
+    )
     hit[size] = {
       a: { ...median(runs.a), payloadBytes: body.length },
       b: { ...median(runs.b), payloadBytes: body.length },
@@ -254,11 +239,11 @@ async function main(): Promise<void> {
     '',
     `Hit path — autocannon, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION_S} s runs, Accept-Encoding: gzip`,
   ]
-  lines.push('payload  server                          req/s    p50 ms  p99 ms  bytes/resp')
+  lines.push('payload  server                          req/s    p50 ms  p99 ms  bytes/resp  CPU µs/req')
   const ratios: Record<string, { ab: number; ac: number }> = {}
   for (const [size, r] of Object.entries(hit)) {
     const row = (label: string, x: LoadResult) =>
-      `${size.padEnd(8)} ${label.padEnd(30)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
+      `${size.padEnd(8)} ${label.padEnd(30)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)} ${String(x.cpuMicrosPerRequest ?? '?').padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
     if (!r.a || !r.b || !r.c || !r.aPlain) continue
     lines.push(row('(a) athena-cache-proxy HIT', r.a))
     lines.push(row('(b) floor: getBuffer + write', r.b))

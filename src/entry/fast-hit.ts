@@ -2,15 +2,16 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Deps } from '../build-deps.ts'
 import { digest, matchesKey } from '../http/api-key-auth.ts'
 import { prepareResult } from '../http/result-response.ts'
+import type { ReadResult } from '../service/query-service.ts'
 
 const QUERY_NAME = /^[a-z][a-z0-9_]{0,63}$/
 
 /**
- * Node server only: answers a GET for a query whose fresh result is already in the in-process L1 tier straight from
- * node:http, before the request is turned into a fetch Request and routed. Everything else — misses, stale entries,
- * bad input, failed keys, other routes — goes to the Hono app unchanged, so behaviour is the same on both paths
- * (same headers from `prepareResult`, same access-log line); only the per-request framework work is skipped on the
- * hottest reads.
+ * Node server only: answers a GET for a query whose result is fresh in the cache (the in-process L1 tier, else
+ * Redis) straight from node:http, before the request is turned into a fetch Request and routed. Everything else —
+ * misses, stale entries, bad input, failed keys, other routes — goes to the Hono app unchanged, so behaviour is the
+ * same on both paths (same headers from `prepareResult`, same access-log line); only the per-request framework work
+ * is skipped on cache hits. A miss pays one extra cache lookup before the full path, which is nothing beside Athena.
  */
 export function fastHitListener(deps: Deps, fallback: RequestListener): RequestListener {
   const keyDigests = deps.apiKeys.map(digest)
@@ -28,16 +29,23 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
       if (typeof key !== 'string' || !matchesKey(key, keyDigests)) return fallback(req, res)
     }
     const t0 = performance.now()
-    const read = deps.service.peekL1(name, q < 0 ? '' : url.slice(q + 1))
-    if (!read) return fallback(req, res)
-    const ifNoneMatch = req.headers['if-none-match']
-    const prepared = prepareResult(read, now(), {
-      ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
-      acceptEncoding: req.headers['accept-encoding'],
-    })
-    if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
-    res.writeHead(prepared.status, prepared.headers)
-    res.end(prepared.body)
-    deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+    const respond = (read: ReadResult): void => {
+      const ifNoneMatch = req.headers['if-none-match']
+      const prepared = prepareResult(read, now(), {
+        ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
+        acceptEncoding: req.headers['accept-encoding'],
+      })
+      if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
+      res.writeHead(prepared.status, prepared.headers)
+      res.end(prepared.body)
+      deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+    }
+    const search = q < 0 ? '' : url.slice(q + 1)
+    const hot = deps.service.peekL1(name, search)
+    if (hot) return respond(hot)
+    deps.service.peek(name, search).then(
+      (read) => (read ? respond(read) : fallback(req, res)),
+      () => fallback(req, res),
+    )
   }
 }

@@ -179,15 +179,33 @@ export class QueryService {
    * path then reports it). No I/O: the Node server answers such reads before the HTTP framework runs.
    */
   peekL1(name: string, search: string): ReadResult | undefined {
-    if (!this.l1) return undefined
-    let resolved: ResolvedQuery
+    const resolved = this.tryResolve(name, search)
+    const entry = resolved && this.l1?.get(resolved.key)
+    return resolved && entry ? this.freshHit(resolved, entry, 0) : undefined
+  }
+
+  /**
+   * A fresh result from L1 or the store, or undefined for everything else (miss, stale, error entry, invalid input,
+   * cache down): the Node server's fast path answers these reads and hands the rest to the full path.
+   */
+  async peek(name: string, search: string): Promise<ReadResult | undefined> {
+    const resolved = this.tryResolve(name, search)
+    if (!resolved) return undefined
+    const t0 = performance.now()
+    const { entry } = await this.lookup(resolved.key)
+    return entry ? this.freshHit(resolved, entry, performance.now() - t0) : undefined
+  }
+
+  private tryResolve(name: string, search: string): ResolvedQuery | undefined {
     try {
-      resolved = this.resolveRequest(name, search, () => parseSearch(search))
+      return this.resolveRequest(name, search, () => parseSearch(search))
     } catch {
       return undefined
     }
-    const entry = this.l1.get(resolved.key)
-    if (!entry || entry.kind !== 'result' || this.now() >= entry.freshUntil) return undefined
+  }
+
+  private freshHit(resolved: ResolvedQuery, entry: DecodedEntry, cacheMs: number): ReadResult | undefined {
+    if (entry.kind !== 'result' || this.now() >= entry.freshUntil) return undefined
     return {
       kind: 'entry',
       entry,
@@ -195,7 +213,7 @@ export class QueryService {
       key: resolved.key,
       query: resolved.def.name,
       def: resolved.def,
-      timings: { cacheMs: 0 },
+      timings: { cacheMs },
     }
   }
 
