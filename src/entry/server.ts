@@ -51,10 +51,8 @@ export async function startServer(
   })
   const app = createApp(deps)
   const honoListener = getRequestListener(app.fetch)
-  // With the L1 tier on, hot reads are answered before the framework runs (see fast-hit.ts).
-  const server: Server = createServer(
-    config.l1.ttlMs > 0 ? fastHitListener(deps, honoListener) : honoListener,
-  )
+  // Cache hits are answered before the framework runs (see fast-hit.ts); everything else goes to the Hono app.
+  const server: Server = createServer(fastHitListener(deps, honoListener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => {
