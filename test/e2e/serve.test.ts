@@ -1,51 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { type ServeProcess, startServeProcess } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
-import { freePort } from '../helpers/redis-server.ts'
-
-/** Starts `acp serve` as a real child process and resolves once it answers /health. */
-async function serveProcess(
-  env: Record<string, string>,
-): Promise<{ url: string; child: ChildProcess; output: () => string }> {
-  const port = await freePort()
-  let output = ''
-  const child = spawn(process.execPath, ['bin/acp.js', 'serve'], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString()
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString()
-  })
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`acp serve exited early:\n${output}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`acp serve did not start:\n${output}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return { url, child, output: () => output }
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
 
 describe('acp serve as child processes sharing one Redis', () => {
   let redis: Awaited<ReturnType<typeof testRedis>>
-  let one: Awaited<ReturnType<typeof serveProcess>>
-  let two: Awaited<ReturnType<typeof serveProcess>>
+  let one: ServeProcess
+  let two: ServeProcess
 
   beforeAll(async () => {
     redis = await testRedis()
@@ -55,10 +15,10 @@ describe('acp serve as child processes sharing one Redis', () => {
       DATA_DIR: inject('dataDir'),
       LOCAL_ATHENA_MIN_QUERY_MS: '300',
     }
-    ;[one, two] = await Promise.all([serveProcess(env), serveProcess(env)])
+    ;[one, two] = await Promise.all([startServeProcess(env), startServeProcess(env)])
   })
   afterAll(async () => {
-    await Promise.all([stopProcess(one.child), stopProcess(two.child)])
+    await Promise.all([one.stop(), two.stop()])
     await redis.cleanup()
   })
 
@@ -125,11 +85,11 @@ describe('acp serve as child processes sharing one Redis', () => {
 
 describe('acp serve: hot reads from the in-process tier (fast path)', () => {
   let redis: Awaited<ReturnType<typeof testRedis>>
-  let server: Awaited<ReturnType<typeof serveProcess>>
+  let server: ServeProcess
 
   beforeAll(async () => {
     redis = await testRedis()
-    server = await serveProcess({
+    server = await startServeProcess({
       REDIS_URL: redis.url,
       CACHE_PREFIX: redis.prefix,
       DATA_DIR: inject('dataDir'),
@@ -139,7 +99,7 @@ describe('acp serve: hot reads from the in-process tier (fast path)', () => {
     })
   })
   afterAll(async () => {
-    await stopProcess(server.child)
+    await server.stop()
     await redis.cleanup()
   })
 
