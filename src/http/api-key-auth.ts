@@ -20,28 +20,29 @@ export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): bo
   return found
 }
 
-/** Requires `x-api-key` to hold one of the configured keys: 401 when missing, 403 when wrong. */
-export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler {
+/**
+ * Requires `x-api-key` to hold one of the configured keys: 401 when missing, 403 when wrong. With no keys configured
+ * the routes are open, or closed (403, saying which setting opens them) when `closedWhenEmpty` names it.
+ */
+export function apiKeyAuth(
+  options: ApiKeyAuthOptions & { closedWhenEmpty?: string; keyLabel?: string },
+): MiddlewareHandler {
   const header = options.header ?? 'x-api-key'
+  const label = options.keyLabel ?? 'API key'
   const keyDigests = options.keys.map(digest)
   return async (c, next) => {
-    if (keyDigests.length === 0) return next()
+    if (keyDigests.length === 0) {
+      if (options.closedWhenEmpty === undefined) return next()
+      throw new ForbiddenError(`Admin routes are disabled: set ${options.closedWhenEmpty} to enable them`)
+    }
     const key = c.req.header(header)
-    if (!key) throw new UnauthorizedError(`Send your API key in the ${header} header`)
-    if (!matchesKey(key, keyDigests)) throw new ForbiddenError('The API key is not valid')
+    if (!key) throw new UnauthorizedError(`Send your ${label} in the ${header} header`)
+    if (!matchesKey(key, keyDigests)) throw new ForbiddenError(`The ${label} is not valid`)
     return next()
   }
 }
 
 /** Admin routes: keys from ADMIN_API_KEYS; with none configured they are closed (403) and say why. */
 export function adminKeyAuth(options: { keys: readonly string[] }): MiddlewareHandler {
-  const keyDigests = options.keys.map(digest)
-  return async (c, next) => {
-    if (keyDigests.length === 0)
-      throw new ForbiddenError('Admin routes are disabled: set ADMIN_API_KEYS to enable them')
-    const key = c.req.header('x-api-key')
-    if (!key) throw new UnauthorizedError('Send an admin key in the x-api-key header')
-    if (!matchesKey(key, keyDigests)) throw new ForbiddenError('The admin key is not valid')
-    return next()
-  }
+  return apiKeyAuth({ keys: options.keys, closedWhenEmpty: 'ADMIN_API_KEYS', keyLabel: 'admin key' })
 }

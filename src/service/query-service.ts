@@ -91,6 +91,29 @@ const USER_ERROR_STATUS = 422
 /** Lifetime of the registry of executions this service started (for /executions/{id}). */
 const EXECUTION_RECORD_MS = 86_400_000
 
+/** A read answered with an entry. */
+function entryResult(
+  resolved: ResolvedQuery,
+  entry: DecodedEntry,
+  outcome: CacheOutcome,
+  timings: ReadResult['timings'],
+): ReadResult {
+  return {
+    kind: 'entry',
+    entry,
+    outcome,
+    key: resolved.key,
+    query: resolved.def.name,
+    def: resolved.def,
+    timings,
+  }
+}
+
+/** A read whose query still runs as `executionId`. */
+function pendingResult(resolved: ResolvedQuery, executionId: string, state: string): PendingResult {
+  return { kind: 'pending', executionId, state, key: resolved.key, query: resolved.def.name }
+}
+
 /** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
 function parseSearch(search: string): RawParams {
   const out: Record<string, string[]> = {}
@@ -205,21 +228,9 @@ export class QueryService {
   }
 
   private freshHit(resolved: ResolvedQuery, entry: DecodedEntry, cacheMs: number): ReadResult | undefined {
-    if (entry.kind !== 'result' || this.now() >= entry.freshUntil) return undefined
-    return {
-      kind: 'entry',
-      entry,
-      outcome: 'HIT',
-      key: resolved.key,
-      query: resolved.def.name,
-      def: resolved.def,
-      timings: { cacheMs },
-    }
-  }
-
-  /** Answers a read from cache when it can, from the engine when it must. */
-  async read(name: string, raw: RawParams, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
-    return this.readResolved(this.resolve(name, raw), options)
+    return entry.kind === 'result' && freshnessAt(entry, this.now()) === 'fresh'
+      ? entryResult(resolved, entry, 'HIT', { cacheMs })
+      : undefined
   }
 
   /** Looks an entry up: L1, then the store. `unusable` when the store failed (the read bypasses the cache). */
@@ -248,19 +259,18 @@ export class QueryService {
     }
   }
 
-  /** `read` for an already resolved request. */
+  /** Answers a resolved read from cache when it can, from the engine when it must. */
   async readResolved(resolved: ResolvedQuery, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
     const t0 = performance.now()
     const { entry, unusable } = await this.lookup(resolved.key)
     const cacheMs = performance.now() - t0
     const { def } = resolved
     const now = this.now()
-    const base = { kind: 'entry' as const, key: resolved.key, query: def.name, def }
     const action = decideCacheAction(entry, now, { serveStale: def.staleSeconds > 0 })
-    if (action.kind === 'serve' && entry) return { ...base, entry, outcome: 'HIT', timings: { cacheMs } }
+    if (action.kind === 'serve' && entry) return entryResult(resolved, entry, 'HIT', { cacheMs })
     if (action.kind === 'serve-stale-and-refresh' && entry) {
       await this.refresh(resolved)
-      return { ...base, entry, outcome: 'STALE', timings: { cacheMs } }
+      return entryResult(resolved, entry, 'STALE', { cacheMs })
     }
     const fallback =
       entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000
@@ -275,19 +285,17 @@ export class QueryService {
       }
       const raced = await this.withDeadline(resolved, computed)
       if (raced.kind === 'pending') return raced
-      return {
-        ...base,
-        entry: raced.entry,
-        outcome: unusable ? 'BYPASS' : 'MISS',
-        timings: { cacheMs, engineMs: performance.now() - t1 },
-      }
+      return entryResult(resolved, raced.entry, unusable ? 'BYPASS' : 'MISS', {
+        cacheMs,
+        engineMs: performance.now() - t1,
+      })
     } catch (err) {
       if (fallback && isDegradableError(err)) {
         this.o.logger.warn(
           { err: (err as Error).message, key: resolved.key },
           'refresh failed; serving stale (stale-if-error)',
         )
-        return { ...base, entry: fallback, outcome: 'STALE', timings: { cacheMs } }
+        return entryResult(resolved, fallback, 'STALE', { cacheMs })
       }
       throw err
     }
@@ -320,14 +328,7 @@ export class QueryService {
     const deadline = Date.now() + Math.max(waitMs, 2_000)
     for (;;) {
       const holder = await this.leases.read(this.o.keys.lease(resolved.key)).catch(() => null)
-      if (holder?.executionId)
-        return {
-          kind: 'pending',
-          executionId: holder.executionId,
-          state: 'RUNNING',
-          key: resolved.key,
-          query: resolved.def.name,
-        }
+      if (holder?.executionId) return pendingResult(resolved, holder.executionId, 'RUNNING')
       const settled = await Promise.race([
         computed.then(
           () => true,
@@ -595,17 +596,14 @@ export class QueryService {
     const record = await this.executionRecord(id)
     const resolved = this.resolve(record.query, record.params as RawParams)
     const { entry } = await this.lookup(resolved.key)
-    const base = { kind: 'entry' as const, key: resolved.key, query: resolved.def.name, def: resolved.def }
-    if (entry && entry.queryExecutionId === id)
-      return { ...base, entry, outcome: 'HIT', timings: { cacheMs: 0 } }
+    if (entry && entry.queryExecutionId === id) return entryResult(resolved, entry, 'HIT', { cacheMs: 0 })
     const execution = await this.o.runner.describe(id)
     const state = execution.Status?.State ?? 'QUEUED'
-    if (state === 'QUEUED' || state === 'RUNNING')
-      return { kind: 'pending', executionId: id, state, key: resolved.key, query: resolved.def.name }
+    if (state === 'QUEUED' || state === 'RUNNING') return pendingResult(resolved, id, state)
     if (state === 'SUCCEEDED') {
       const collected = await this.collectFinished(resolved, execution)
       await this.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
-      return { ...base, entry: collected, outcome: 'MISS', timings: { cacheMs: 0 } }
+      return entryResult(resolved, collected, 'MISS', { cacheMs: 0 })
     }
     if (state === 'CANCELLED') throw new QueryCancelledError(id, execution.Status?.StateChangeReason)
     const athenaError = execution.Status?.AthenaError
