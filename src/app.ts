@@ -3,12 +3,15 @@ import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
+import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
 import { adminKeyAuth, apiKeyAuth } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
 import { pendingResponse, resultResponse } from './http/result-response.ts'
+import type { Operations } from './prewarm/operations.ts'
+import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
 
 /** Everything the HTTP app needs, built once by `buildDeps`. */
@@ -21,7 +24,22 @@ export interface AppDeps {
   adminApiKeys: readonly string[]
   /** One line per request; undefined = request logging off. */
   accessLog: AccessLog | undefined
+  /** Invalidation, prewarm and statistics (the admin routes). */
+  operations: Operations
   now?: () => number
+}
+
+/** A JSON request body; an empty body is `{}`, anything unparsable a 400. */
+async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
+  const text = await c.req.text()
+  if (text.trim() === '') return {}
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    throw new ValidationError(`The request body is not valid JSON: ${(err as Error).message}`, [
+      { name: 'body', message: 'must be a JSON object' },
+    ])
+  }
 }
 
 /** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
@@ -112,6 +130,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.delete('/executions/:id', adminKeyAuth({ keys: deps.adminApiKeys }), async (c) =>
     c.json(await deps.service.stopExecution(c.req.param('id'))),
   )
+
+  const admin = adminKeyAuth({ keys: deps.adminApiKeys })
+  app.use('/cache/*', admin)
+  app.use('/admin/*', admin)
+  app.post('/cache/invalidate', async (c) =>
+    c.json(await deps.operations.invalidate(parseInvalidateRequest(await jsonBody(c)))),
+  )
+  app.post('/admin/prewarm', async (c) => {
+    const body = await jsonBody(c)
+    const schedule =
+      typeof body === 'object' && body !== null && 'schedule' in body
+        ? (body as { schedule: unknown }).schedule
+        : undefined
+    if (schedule !== undefined && typeof schedule !== 'string')
+      throw new ValidationError('"schedule" must be a schedule name', [
+        { name: 'schedule', message: 'must be a string' },
+      ])
+    return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
+  })
+  app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
 
   for (const path of ['/queries', '/queries/:name', '/analytics'])
     app.all(path, (c) =>

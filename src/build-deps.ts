@@ -10,9 +10,15 @@ import { MemoryCacheStore } from './cache/memory-cache-store.ts'
 import { RedisCacheStore } from './cache/redis-cache-store.ts'
 import { loadCatalog } from './config/catalog.ts'
 import type { AppConfig } from './config/load-config.ts'
+import { loadPrewarmSettings } from './config/prewarm.ts'
+import { loadSchedules } from './config/schedules.ts'
 import { AccessLog } from './http/access-log.ts'
+import { Operations } from './prewarm/operations.ts'
+import { Prewarmer } from './prewarm/prewarm-job.ts'
+import { Invalidator } from './service/invalidation.ts'
 import { type BackgroundMode, QueryService } from './service/query-service.ts'
 import { RuntimeHistory } from './service/runtime-history.ts'
+import { UsageRecorder } from './service/usage.ts'
 
 export interface Deps extends AppDeps {
   store: GuardedCacheStore
@@ -20,8 +26,12 @@ export interface Deps extends AppDeps {
   athena: AthenaClient
   keys: CacheKeys
   redis: Redis | undefined
+  usage: UsageRecorder
   close(): Promise<void>
 }
+
+/** Popularity buckets are hourly: prewarm looks at windows of hours to days. */
+const POPULARITY_BUCKET_MS = 3_600_000
 
 /** Connects to Redis with settings that fail fast: a slow cache must never hold a dashboard read hostage. */
 export async function connectRedis(url: string, commandTimeoutMs: number, logger: Logger): Promise<Redis> {
@@ -64,10 +74,16 @@ export async function buildDeps(
     background?: BackgroundMode
     /** The clock (ms since epoch); tests move it to walk an entry through fresh, stale and expired. */
     now?: () => number
+    /** How often usage counters are written (0: the caller flushes, as the Lambda handler does after each event). */
+    usageFlushMs?: number
   },
 ): Promise<Deps> {
   const { logger } = options
   const catalog = await loadCatalog(config.configDir)
+  const [prewarmSettings, schedules] = await Promise.all([
+    loadPrewarmSettings(config.configDir, catalog),
+    loadSchedules(config.configDir),
+  ])
   const redis =
     options.store || !config.redis
       ? undefined
@@ -102,6 +118,13 @@ export async function buildDeps(
     maxResultBytes: config.query.maxResultBytes,
   })
   const keys = new CacheKeys(config.cachePrefix)
+  const usage = new UsageRecorder(store, keys, {
+    bucketMs: POPULARITY_BUCKET_MS,
+    retainMs: prewarmSettings.windowMs,
+    flushIntervalMs: options.usageFlushMs ?? 1_000,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  })
   const service = new QueryService({
     catalog,
     store,
@@ -117,8 +140,33 @@ export async function buildDeps(
     errorTtlSeconds: config.query.errorTtlSeconds,
     background: options.background ?? 'continue',
     l1: config.l1,
+    usage,
     ...(options.now ? { now: options.now } : {}),
   })
+  // Invalidations are announced on a channel so that every process drops its in-process tier at once (it would
+  // otherwise serve an invalidated entry for up to L1_TTL_MS).
+  const subscriber = redis && config.l1.ttlMs > 0 ? redis.duplicate({ enableOfflineQueue: true }) : undefined
+  if (subscriber) {
+    subscriber.on('error', () => {})
+    subscriber.on('message', () => service.dropL1())
+    subscriber.subscribe(keys.invalidationChannel).catch((err: unknown) => {
+      logger.warn({ err: (err as Error).message }, 'invalidation channel unavailable')
+    })
+  }
+  const invalidator = new Invalidator({
+    service,
+    store,
+    keys,
+    ...(redis
+      ? {
+          announce: async () => {
+            await redis.publish(keys.invalidationChannel, 'invalidated')
+          },
+        }
+      : {}),
+  })
+  const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
+  const operations = new Operations({ invalidator, prewarmer, usage, schedules, logger })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0)
     logger.warn('API_KEYS is not set: query routes are open to anyone who can reach them')
@@ -130,6 +178,8 @@ export async function buildDeps(
     apiKeys: config.apiKeys,
     adminApiKeys: config.adminApiKeys,
     accessLog,
+    operations,
+    usage,
     ...(options.now ? { now: options.now } : {}),
     runner,
     athena,
@@ -137,7 +187,9 @@ export async function buildDeps(
     redis,
     async close() {
       accessLog?.flush()
+      await usage.close()
       athena.destroy()
+      subscriber?.disconnect()
       await store.close()
     },
   }

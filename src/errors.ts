@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'CONFLICT'
   | 'QUERY_FAILED'
   | 'QUERY_CANCELLED'
   | 'QUERY_TIMEOUT'
@@ -52,6 +53,11 @@ export class UnknownQueryError extends AcpError {
 
 export class NotFoundError extends AcpError {
   readonly code = 'NOT_FOUND'
+}
+
+/** The operation conflicts with one in progress (e.g. a prewarm run already holds the lock). */
+export class ConflictError extends AcpError {
+  readonly code = 'CONFLICT'
 }
 
 export class UnauthorizedError extends AcpError {

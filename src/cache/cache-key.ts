@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
 /** Bump when the entry format or key derivation changes, so old entries are simply never read again. */
-export const KEY_VERSION = 'v1'
+export const KEY_VERSION = 'v2'
 
 /** Everything that determines a result. Two requests share a cache entry exactly when these are equal. */
 export interface QueryIdentity {
@@ -49,6 +49,44 @@ export class CacheKeys {
   /** The key of a result entry. */
   entry(identity: QueryIdentity): string {
     return `${this.root}e:${identityHash(identity)}`
+  }
+
+  /** The id of an entry within its key space (the hash part of its key), as generation fields name it. */
+  entryId(entryKey: string): string {
+    return entryKey.slice(this.root.length + 2)
+  }
+
+  /**
+   * Invalidation stamps of one catalog query (see generations.ts). Every generation hash carries the hash tag `{g}`:
+   * an invalidation spanning several queries is one atomic script, which Redis Cluster only runs within one slot.
+   */
+  generations(query: string): string {
+    return `${this.root}{g}:${query}`
+  }
+
+  /** Read counts of one time bucket (popularity); one hash tag so a window's buckets can be unioned on Cluster. */
+  popularity(bucket: number): string {
+    return `${this.root}{p}:${bucket}`
+  }
+
+  /** Counters shared by every process (hits, misses, executions, bytes). */
+  get stats(): string {
+    return `${this.root}stats`
+  }
+
+  /** The lock that keeps prewarm runs one at a time. */
+  get prewarmLock(): string {
+    return `${this.root}prewarm:lock`
+  }
+
+  /** The last prewarm report. */
+  get prewarmLast(): string {
+    return `${this.root}prewarm:last`
+  }
+
+  /** Pub/sub channel announcing invalidations, so every process drops its in-process tier at once. */
+  get invalidationChannel(): string {
+    return `${this.root}invalidations`
   }
 
   /** The lease of one entry's computation. */

@@ -1,6 +1,15 @@
+import type { InvalidationMode } from './generations.ts'
+
+/** A sorted-set member with its score. */
+export interface ScoredMember {
+  member: string
+  score: number
+}
+
 /**
- * The storage port: opaque bytes under string keys, with a time to live. Adapters receive connected clients and
- * never read configuration themselves.
+ * The storage port: opaque bytes under string keys, with a time to live, plus the few structured operations that
+ * invalidation (generation hashes), popularity (sorted sets) and statistics (counters) need. Adapters receive
+ * connected clients and never read configuration themselves.
  */
 export interface CacheStore {
   readonly kind: 'redis' | 'memory'
@@ -18,6 +27,27 @@ export interface CacheStore {
   deleteIfEquals(key: string, expected: Buffer): Promise<boolean>
   /** Removes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>
+  /** A value and some fields of a hash, in one round trip (an entry and its invalidation stamps). */
+  getWithFields(
+    key: string,
+    hashKey: string,
+    fields: readonly string[],
+  ): Promise<{ value: Buffer | null; fields: Array<string | null> }>
+  /** Fields of a hash (null where absent). */
+  getFields(hashKey: string, fields: readonly string[]): Promise<Array<string | null>>
+  /**
+   * Stamps an invalidation into generation hashes, atomically across all of them (see generations.ts): the whole
+   * query when `entryId` is absent, else that one entry. Resolves to the stamp written into each hash.
+   */
+  bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string): Promise<number[]>
+  /** Adds to counters of a hash (HINCRBY). */
+  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void>
+  /** Every counter of a hash. */
+  getCounters(hashKey: string): Promise<Record<string, number>>
+  /** Adds to members' scores in a sorted set and (re)sets its time to live. */
+  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void>
+  /** The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. */
+  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
   /** Resolves when the backend answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

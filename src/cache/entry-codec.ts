@@ -10,7 +10,8 @@ import { gunzipSync, gzipSync } from 'node:zlib'
  *   0  'ACP1' magic         4  u8 format version     5  u8 flags (bit 0: error entry)
  *   6  f64 computedAt ms    14 f64 freshUntil ms     22 f64 staleUntil ms
  *   30 f64 dataScannedBytes 38 f64 engineMs          46 u32 rowCount    50 u32 plain body length
- *   54 u8 etag length, etag (ascii) · u8 execution id length, id (ascii) · gzip body (rest)
+ *   54 f64 known (newest invalidation stamp seen before the computation started; see generations.ts)
+ *   62 u8 etag length, etag (ascii) · u8 execution id length, id (ascii) · gzip body (rest)
  */
 export interface EntryHeader {
   /** `error`: a cached user error (the body is a problem document), kept briefly so a broken query cannot hammer Athena. */
@@ -25,6 +26,8 @@ export interface EntryHeader {
   /** Strong validator, quoted: `"…"`. */
   etag: string
   queryExecutionId: string
+  /** The newest invalidation stamp the computation saw before it started: later stamps expire or delete it. */
+  known: number
 }
 
 export interface DecodedEntry extends EntryHeader {
@@ -33,8 +36,8 @@ export interface DecodedEntry extends EntryHeader {
 }
 
 const MAGIC = 0x41435031 // 'ACP1'
-const FORMAT = 1
-const FIXED = 54
+const FORMAT = 2
+const FIXED = 62
 
 export class EntryDecodeError extends Error {
   override readonly name = 'EntryDecodeError'
@@ -63,6 +66,7 @@ export function encodeEntry(header: Omit<EntryHeader, 'etag' | 'plainLength'>, b
   out.writeDoubleBE(header.engineMs, 38)
   out.writeUInt32BE(header.rowCount, 46)
   out.writeUInt32BE(body.length, 50)
+  out.writeDoubleBE(header.known, 54)
   let at = FIXED
   out.writeUInt8(etagBytes.length, at++)
   at += etagBytes.copy(out, at)
@@ -97,6 +101,7 @@ export function decodeEntry(buf: Buffer): DecodedEntry {
     engineMs: buf.readDoubleBE(38),
     rowCount: buf.readUInt32BE(46),
     plainLength: buf.readUInt32BE(50),
+    known: buf.readDoubleBE(54),
     etag,
     queryExecutionId,
     gzipBody: buf.subarray(at),

@@ -1,5 +1,6 @@
 import { AcpError } from '../errors.ts'
-import type { CacheStore } from './cache-store.ts'
+import type { CacheStore, ScoredMember } from './cache-store.ts'
+import type { InvalidationMode } from './generations.ts'
 
 /**
  * The cache is unusable right now (breaker open or the call failed). Reads bypass it; what cannot work without it
@@ -101,6 +102,31 @@ export class GuardedCacheStore implements CacheStore {
   }
   delete(keys: readonly string[]): Promise<number> {
     return this.guard(() => this.inner.delete(keys))
+  }
+  getWithFields(
+    key: string,
+    hashKey: string,
+    fields: readonly string[],
+  ): Promise<{ value: Buffer | null; fields: Array<string | null> }> {
+    return this.guard(() => this.inner.getWithFields(key, hashKey, fields))
+  }
+  getFields(hashKey: string, fields: readonly string[]): Promise<Array<string | null>> {
+    return this.guard(() => this.inner.getFields(hashKey, fields))
+  }
+  bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string): Promise<number[]> {
+    return this.guard(() => this.inner.bumpGenerations(hashKeys, mode, entryId))
+  }
+  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
+    return this.guard(() => this.inner.incrementCounters(hashKey, counts))
+  }
+  getCounters(hashKey: string): Promise<Record<string, number>> {
+    return this.guard(() => this.inner.getCounters(hashKey))
+  }
+  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    return this.guard(() => this.inner.incrementScores(key, scores, ttlMs))
+  }
+  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
+    return this.guard(() => this.inner.topScores(keys, count))
   }
   ping(): Promise<void> {
     return this.guard(() => this.inner.ping())

@@ -6,6 +6,8 @@ export interface LeaseValue {
   owner: string
   executionId?: string
   acquiredAt: number
+  /** The newest invalidation stamp the owner saw before starting: a reader that knows a newer one must not attach. */
+  known?: number
 }
 
 /** A lease this process holds; `value` is what is stored, for compare-and-set / compare-and-delete. */
@@ -17,7 +19,7 @@ export interface HeldLease {
 
 export type AcquireResult =
   | { acquired: true; lease: HeldLease }
-  | { acquired: false; holder: LeaseValue | null }
+  | { acquired: false; holder: LeaseValue | null; raw: Buffer | null }
 
 function parse(buf: Buffer | null): LeaseValue | null {
   if (!buf) return null
@@ -45,14 +47,32 @@ export class Leases {
     return (this.options.now ?? Date.now)()
   }
 
-  /** Tries to take the lease on `leaseKey`. */
-  async acquire(leaseKey: string): Promise<AcquireResult> {
+  private newValue(known: number): { owner: string; value: Buffer } {
     const owner = randomUUID()
-    const value = Buffer.from(JSON.stringify({ owner, acquiredAt: this.now } satisfies LeaseValue))
+    return {
+      owner,
+      value: Buffer.from(JSON.stringify({ owner, acquiredAt: this.now, known } satisfies LeaseValue)),
+    }
+  }
+
+  /** Tries to take the lease on `leaseKey` for a computation that has seen invalidations up to `known`. */
+  async acquire(leaseKey: string, known = 0): Promise<AcquireResult> {
+    const { owner, value } = this.newValue(known)
     if (await this.store.setIfAbsent(leaseKey, value, this.options.startTtlMs)) {
       return { acquired: true, lease: { key: leaseKey, owner, value } }
     }
-    return { acquired: false, holder: await this.read(leaseKey) }
+    const raw = await this.store.get(leaseKey)
+    return { acquired: false, holder: parse(raw), raw }
+  }
+
+  /**
+   * Takes over a lease whose computation started before an invalidation this caller knows of: its result would be
+   * outdated, so waiting on it is wrong. Compare-and-set against the value read, so only one reader takes over.
+   */
+  async takeOver(leaseKey: string, expected: Buffer, known: number): Promise<HeldLease | null> {
+    const { owner, value } = this.newValue(known)
+    const ok = await this.store.replaceIfEquals(leaseKey, expected, value, this.options.startTtlMs)
+    return ok ? { key: leaseKey, owner, value } : null
   }
 
   /** The current holder, if any. */

@@ -5,6 +5,8 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
 
+const DEFAULT_RESULT_REUSE_MINUTES = 60
+
 const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case (a-z, 0-9, _)')
 // Enum values are substituted into SQL text, so they must not be able to leave a literal or an identifier.
 const enumValue = z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'enum values may hold only letters, digits and _')
@@ -254,8 +256,9 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     ttlSeconds: raw.ttlSeconds,
     staleSeconds: raw.staleSeconds,
     staleIfErrorSeconds: raw.staleIfErrorSeconds,
+    // Reused results are as old as the execution they reuse: an hour at most by default, never longer than the TTL.
     resultReuseMinutes: Math.min(
-      raw.resultReuseMinutes ?? Number.POSITIVE_INFINITY,
+      raw.resultReuseMinutes ?? DEFAULT_RESULT_REUSE_MINUTES,
       Math.floor(raw.ttlSeconds / 60),
     ),
     tags: raw.tags,

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { loadCatalog } from '../config/catalog.ts'
 import { AcpError } from '../errors.ts'
+import { registerOperationCommands } from './cli-operations.ts'
+import { registerScheduleCommands } from './cli-schedules.ts'
 
 function port(value: string): number {
   const n = Number(value)
@@ -110,6 +112,8 @@ export function buildCli(): Command {
       }
     })
 
+  registerOperationCommands(program)
+  registerScheduleCommands(program)
   return program
 }
 

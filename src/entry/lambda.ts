@@ -1,22 +1,75 @@
 import type { Hono } from 'hono'
-import { handle } from 'hono/aws-lambda'
+import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda'
 import { createApp } from '../app.ts'
-import { buildDeps } from '../build-deps.ts'
+import { buildDeps, type Deps } from '../build-deps.ts'
 import { loadConfig } from '../config/load-config.ts'
+import { AcpError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
+import { isOperationEvent } from '../prewarm/operations.ts'
 
-// Built once per container on the first invocation and reused while the container is warm.
-let honoHandler: ReturnType<typeof handle> | undefined
-
-async function init(): Promise<ReturnType<typeof handle>> {
-  const config = loadConfig(process.env, { defaultEngine: 'athena' })
-  const logger = createLogger({ level: config.logLevel, sync: true })
-  const deps = await buildDeps(config, { logger, logSync: true, background: 'detach' })
-  return handle(createApp(deps) as unknown as Hono)
+interface Handlers {
+  deps: Deps
+  http: ReturnType<typeof handle>
 }
 
-/** Lambda entry point (`index.handler`): API Gateway REST/HTTP API events. */
-export const handler: ReturnType<typeof handle> = async (event, context) => {
-  honoHandler ??= await init()
-  return honoHandler(event, context)
+// Built once per container on the first invocation and reused while the container is warm.
+let handlers: Promise<Handlers> | undefined
+
+async function init(): Promise<Handlers> {
+  const config = loadConfig(process.env, { defaultEngine: 'athena' })
+  const logger = createLogger({ level: config.logLevel, sync: true })
+  // Nothing runs between invocations: usage counters are flushed at the end of each one instead of on a timer.
+  const deps = await buildDeps(config, { logger, logSync: true, background: 'detach', usageFlushMs: 0 })
+  return { deps, http: handle(createApp(deps) as unknown as Hono) }
+}
+
+/** What an operation event (prewarm, invalidate) answers: the report, or the error as a problem-like object. */
+export type OperationResult =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: string; message: string; details?: unknown } }
+
+/**
+ * Lambda entry point (`index.handler`): API Gateway REST/HTTP API events go to the Hono app; `{"action": …}` events
+ * (EventBridge Scheduler prewarm, data-pipeline invalidations) to the operations.
+ */
+export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
+  handlers ??= init().catch((err: unknown) => {
+    handlers = undefined
+    throw err
+  })
+  const { deps, http } = await handlers
+  try {
+    if (isOperationEvent(event)) return await operation(deps, event, context)
+    return await http(event as LambdaEvent, context)
+  } finally {
+    await deps.usage.flush()
+  }
+}
+
+async function operation(
+  deps: Deps,
+  event: { action: string },
+  context: LambdaContext,
+): Promise<OperationResult> {
+  try {
+    const remaining =
+      typeof context?.getRemainingTimeInMillis === 'function'
+        ? () => context.getRemainingTimeInMillis()
+        : undefined
+    return { ok: true, result: await deps.operations.handleEvent(event, remaining) }
+  } catch (err) {
+    // A bad event is the caller's mistake: answered, not thrown, so the Scheduler does not retry it forever.
+    if (err instanceof AcpError) {
+      deps.logger.warn({ code: err.code, err: err.message, action: event.action }, 'operation event rejected')
+      return {
+        ok: false,
+        error: {
+          code: err.code,
+          message: err.message,
+          ...('issues' in err ? { details: (err as { issues: unknown }).issues } : {}),
+        },
+      }
+    }
+    throw err
+  }
 }

@@ -30,6 +30,7 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
   NOT_FOUND: { status: 404, slug: 'not-found', title: 'Not found' },
   UNAUTHORIZED: { status: 401, slug: 'missing-api-key', title: 'API key required' },
   FORBIDDEN: { status: 403, slug: 'forbidden', title: 'Forbidden' },
+  CONFLICT: { status: 409, slug: 'conflict', title: 'Conflict' },
   QUERY_FAILED: { status: 502, slug: 'query-failed', title: 'The query engine failed' },
   QUERY_CANCELLED: { status: 502, slug: 'query-cancelled', title: 'The query was cancelled' },
   QUERY_TIMEOUT: { status: 504, slug: 'query-timeout', title: 'The query did not finish in time' },

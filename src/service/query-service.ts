@@ -9,6 +9,13 @@ import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cach
 import { decideCacheAction, freshnessAt } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
 import { type DecodedEntry, decodeEntry, encodeEntry } from '../cache/entry-codec.ts'
+import {
+  type Generations,
+  generationFields,
+  NO_GENERATIONS,
+  parseGenerations,
+  validityOf,
+} from '../cache/generations.ts'
 import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
 import { type HeldLease, Leases } from '../cache/lease.ts'
 import type { Catalog, QueryDef } from '../config/catalog.ts'
@@ -23,6 +30,7 @@ import {
 } from '../errors.ts'
 import { bindQuery, type CanonicalParams, parseParameters, type RawParams } from './parameters.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
+import { popularityMember, type UsageRecorder } from './usage.ts'
 
 /**
  * How a read was answered: `HIT` fresh from cache, `STALE` stale (a refresh runs, or the refresh failed), `MISS`
@@ -35,6 +43,8 @@ export interface ResolvedQuery {
   params: CanonicalParams
   identity: QueryIdentity
   key: string
+  /** The popularity member of this read (query + canonical parameters). */
+  member: string
 }
 
 export interface ReadResult {
@@ -77,6 +87,8 @@ export interface QueryServiceOptions {
   errorTtlSeconds: number
   background: BackgroundMode
   l1?: { ttlMs: number; maxBytes: number }
+  /** Counts reads, executions and bytes; absent in tests that do not look at them. */
+  usage?: UsageRecorder
   now?: () => number
 }
 
@@ -85,6 +97,29 @@ interface ExecutionRecord {
   params: CanonicalParams
   key: string
   createdAt: number
+  /** The invalidation stamp the computation started from (see generations.ts). */
+  known?: number
+}
+
+/** An entry looked up with what the invalidations since its computation make of it. */
+interface Lookup {
+  entry: DecodedEntry | null
+  /** The store failed: the read bypasses the cache. */
+  unusable: boolean
+  /** The newest invalidation stamp seen: a computation started now records it. */
+  known: number
+}
+
+/** A computation in flight in this process, with the invalidation stamp it started from. */
+interface Inflight {
+  run: Promise<DecodedEntry>
+  known: number
+}
+
+/** An L1 entry: the entry as validated against the stamps read with it. */
+interface L1Entry {
+  entry: DecodedEntry
+  known: number
 }
 
 const USER_ERROR_STATUS = 422
@@ -114,6 +149,21 @@ function pendingResult(resolved: ResolvedQuery, executionId: string, state: stri
   return { kind: 'pending', executionId, state, key: resolved.key, query: resolved.def.name }
 }
 
+/**
+ * An entry as the invalidations since its computation leave it: null when deleted, already stale when expired (its
+ * fresh period ends where it began), unchanged otherwise.
+ */
+function applyGenerations(entry: DecodedEntry, generations: Generations): DecodedEntry | null {
+  switch (validityOf(entry.known, generations)) {
+    case 'deleted':
+      return null
+    case 'expired':
+      return { ...entry, freshUntil: Math.min(entry.freshUntil, entry.computedAt) }
+    case 'valid':
+      return entry
+  }
+}
+
 /** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
 function parseSearch(search: string): RawParams {
   const out: Record<string, string[]> = {}
@@ -138,11 +188,11 @@ function isDegradableError(err: unknown): boolean {
  * in the store, by every process: one Athena execution per key, whoever asks.
  */
 export class QueryService {
-  private readonly inflight = new Map<string, Promise<DecodedEntry>>()
+  private readonly inflight = new Map<string, Inflight>()
   // Dashboards repeat the same URLs. Resolution is a pure function of the query name and the query string (the
   // catalog is immutable while running), so successful resolutions are memoised: a hit skips validation and hashing.
   private readonly resolved = new LRUCache<string, ResolvedQuery>({ max: 10_000 })
-  private readonly l1: LRUCache<string, DecodedEntry> | undefined
+  private readonly l1: LRUCache<string, L1Entry> | undefined
   private readonly leases: Leases
   private readonly now: () => number
 
@@ -154,9 +204,9 @@ export class QueryService {
       now: this.now,
     })
     if (o.l1 && o.l1.ttlMs > 0 && o.l1.maxBytes > 0) {
-      this.l1 = new LRUCache<string, DecodedEntry>({
+      this.l1 = new LRUCache<string, L1Entry>({
         maxSize: o.l1.maxBytes,
-        sizeCalculation: (e) => e.gzipBody.length + 256,
+        sizeCalculation: (e) => e.entry.gzipBody.length + 256,
         ttl: o.l1.ttlMs,
         ttlResolution: 0,
         ...(o.now ? { perf: { now: o.now } } : {}),
@@ -166,6 +216,16 @@ export class QueryService {
 
   get catalog(): Catalog {
     return this.o.catalog
+  }
+
+  /** The cache's clock (ms since epoch): freshness decisions elsewhere must use the same one. */
+  get clock(): () => number {
+    return this.now
+  }
+
+  /** How long a read's query is expected to run on Athena, from its history (undefined when unknown). */
+  expectedMs(resolved: ResolvedQuery): Promise<number | undefined> {
+    return this.o.history.expectedMs(resolved.key, resolved.def.name)
   }
 
   /** Validates the request and derives its cache key; throws UnknownQueryError / ValidationError. */
@@ -180,7 +240,18 @@ export class QueryService {
       workgroup: def.workgroup ?? this.o.workgroup,
       params,
     }
-    return { def, params, identity, key: this.o.keys.entry(identity) }
+    return {
+      def,
+      params,
+      identity,
+      key: this.o.keys.entry(identity),
+      member: popularityMember(def.name, canonicalJson(params)),
+    }
+  }
+
+  /** Drops the in-process tier (an invalidation happened here or was announced by another process). */
+  dropL1(): void {
+    this.l1?.clear()
   }
 
   /**
@@ -203,8 +274,8 @@ export class QueryService {
    */
   peekL1(name: string, search: string): ReadResult | undefined {
     const resolved = this.tryResolve(name, search)
-    const entry = resolved && this.l1?.get(resolved.key)
-    return resolved && entry ? this.freshHit(resolved, entry, 0) : undefined
+    const cached = resolved && this.l1?.get(resolved.key)
+    return resolved && cached ? this.freshHit(resolved, cached.entry, 0) : undefined
   }
 
   /**
@@ -215,7 +286,7 @@ export class QueryService {
     const resolved = this.tryResolve(name, search)
     if (!resolved) return undefined
     const t0 = performance.now()
-    const { entry } = await this.lookup(resolved.key)
+    const { entry } = await this.lookup(resolved)
     return entry ? this.freshHit(resolved, entry, performance.now() - t0) : undefined
   }
 
@@ -228,48 +299,72 @@ export class QueryService {
   }
 
   private freshHit(resolved: ResolvedQuery, entry: DecodedEntry, cacheMs: number): ReadResult | undefined {
-    return entry.kind === 'result' && freshnessAt(entry, this.now()) === 'fresh'
-      ? entryResult(resolved, entry, 'HIT', { cacheMs })
-      : undefined
+    if (entry.kind !== 'result' || freshnessAt(entry, this.now()) !== 'fresh') return undefined
+    this.o.usage?.read(resolved.member, 'HIT', entry.dataScannedBytes)
+    return entryResult(resolved, entry, 'HIT', { cacheMs })
   }
 
-  /** Looks an entry up: L1, then the store. `unusable` when the store failed (the read bypasses the cache). */
-  private async lookup(
-    key: string,
-    options: { skipL1?: boolean } = {},
-  ): Promise<{ entry: DecodedEntry | null; unusable: boolean }> {
+  /**
+   * Looks an entry up: L1, then the store together with its invalidation stamps (one round trip). An entry deleted
+   * by a later invalidation is absent; one expired by it is returned already stale.
+   */
+  private async lookup(resolved: ResolvedQuery, options: { skipL1?: boolean } = {}): Promise<Lookup> {
+    const { key } = resolved
     const cached = options.skipL1 ? undefined : this.l1?.get(key)
-    if (cached) return { entry: cached, unusable: false }
-    let stored: Buffer | null
+    if (cached) return { entry: cached.entry, unusable: false, known: cached.known }
+    let stored: { value: Buffer | null; fields: Array<string | null> }
     try {
-      stored = await this.o.store.get(key)
+      stored = await this.o.store.getWithFields(
+        key,
+        this.o.keys.generations(resolved.def.name),
+        generationFields(this.o.keys.entryId(key)),
+      )
     } catch (err) {
       if (!(err instanceof CacheUnavailableError)) throw err
-      return { entry: null, unusable: true }
+      return { entry: null, unusable: true, known: 0 }
     }
-    if (!stored) return { entry: null, unusable: false }
+    const generations = parseGenerations(stored.fields)
+    const known = generations.latest
+    if (!stored.value) return { entry: null, unusable: false, known }
+    let decoded: DecodedEntry
     try {
-      const entry = decodeEntry(stored)
-      this.l1?.set(key, entry)
-      return { entry, unusable: false }
+      decoded = decodeEntry(stored.value)
     } catch (err) {
       // A corrupt entry is a miss; the computation overwrites it.
       this.o.logger.warn({ err: (err as Error).message, key }, 'undecodable cache entry treated as a miss')
-      return { entry: null, unusable: false }
+      return { entry: null, unusable: false, known }
     }
+    const entry = applyGenerations(decoded, generations)
+    if (entry) this.l1?.set(key, { entry, known })
+    return { entry, unusable: false, known }
+  }
+
+  /** The entry of a read as the cache holds it now (for prewarm decisions): no computation, no counting. */
+  async inspect(resolved: ResolvedQuery): Promise<{ entry: DecodedEntry | null; known: number }> {
+    const { entry, known } = await this.lookup(resolved, { skipL1: true })
+    return { entry, known }
   }
 
   /** Answers a resolved read from cache when it can, from the engine when it must. */
   async readResolved(resolved: ResolvedQuery, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
+    const read = await this.readUncounted(resolved, options)
+    if (read.kind === 'entry') this.o.usage?.read(resolved.member, read.outcome, read.entry.dataScannedBytes)
+    return read
+  }
+
+  private async readUncounted(
+    resolved: ResolvedQuery,
+    options: { preferAsync?: boolean },
+  ): Promise<ReadOutcome> {
     const t0 = performance.now()
-    const { entry, unusable } = await this.lookup(resolved.key)
+    const { entry, unusable, known } = await this.lookup(resolved)
     const cacheMs = performance.now() - t0
     const { def } = resolved
     const now = this.now()
     const action = decideCacheAction(entry, now, { serveStale: def.staleSeconds > 0 })
     if (action.kind === 'serve' && entry) return entryResult(resolved, entry, 'HIT', { cacheMs })
     if (action.kind === 'serve-stale-and-refresh' && entry) {
-      await this.refresh(resolved)
+      await this.refresh(resolved, known)
       return entryResult(resolved, entry, 'STALE', { cacheMs })
     }
     const fallback =
@@ -278,7 +373,7 @@ export class QueryService {
         : null
     const t1 = performance.now()
     try {
-      const computed = this.computeShared(resolved)
+      const computed = this.computeShared(resolved, known)
       if (options.preferAsync) {
         const pending = await this.pendingOf(resolved, computed, 0)
         if (pending) return pending
@@ -340,13 +435,20 @@ export class QueryService {
     }
   }
 
-  /** Computes a key's entry, sharing the work with concurrent callers in this process (and, via the lease, others). */
-  computeShared(resolved: ResolvedQuery): Promise<DecodedEntry> {
+  /**
+   * Computes a key's entry, sharing the work with concurrent callers in this process (and, via the lease, others)
+   * that started from the same invalidations: `known` is the newest invalidation stamp the caller saw, and a
+   * computation that started before it is not joined, since its result predates the invalidation.
+   */
+  computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
     const existing = this.inflight.get(resolved.key)
-    if (existing) return existing
-    const run = this.produce(resolved).finally(() => this.inflight.delete(resolved.key))
-    this.inflight.set(resolved.key, run)
-    return run
+    if (existing && existing.known >= known) return existing.run
+    const flight: Inflight = { run: this.produce(resolved, known), known }
+    flight.run = flight.run.finally(() => {
+      if (this.inflight.get(resolved.key) === flight) this.inflight.delete(resolved.key)
+    })
+    this.inflight.set(resolved.key, flight)
+    return flight.run
   }
 
   /**
@@ -354,10 +456,11 @@ export class QueryService {
    * on in the background; with `detach` (Lambda, where nothing runs after the response) it only starts the query and
    * records it in the lease, and whichever read or prewarm run next finds it SUCCEEDED collects the result.
    */
-  private async refresh(resolved: ResolvedQuery): Promise<void> {
-    if (this.inflight.has(resolved.key)) return
+  private async refresh(resolved: ResolvedQuery, known: number): Promise<void> {
+    const existing = this.inflight.get(resolved.key)
+    if (existing && existing.known >= known) return
     if (this.o.background === 'continue') {
-      this.computeShared(resolved).catch((err: unknown) =>
+      this.computeShared(resolved, known).catch((err: unknown) =>
         this.o.logger.warn(
           { err: (err as Error).message, key: resolved.key },
           'background refresh failed; stale entry kept',
@@ -367,9 +470,13 @@ export class QueryService {
     }
     try {
       const leaseKey = this.o.keys.lease(resolved.key)
-      const taken = await this.leases.acquire(leaseKey)
+      let taken = await this.leases.acquire(leaseKey, known)
+      if (!taken.acquired && taken.raw && (taken.holder?.known ?? 0) < known) {
+        const lease = await this.leases.takeOver(leaseKey, taken.raw, known)
+        if (lease) taken = { acquired: true, lease }
+      }
       if (taken.acquired) {
-        const id = await this.startExecution(resolved, taken.lease)
+        const id = await this.startExecution(resolved, taken.lease, known)
         await this.leases.recordExecution(taken.lease, id)
         return
       }
@@ -377,7 +484,7 @@ export class QueryService {
       if (!id) return
       const execution = await this.o.runner.describe(id)
       const state = execution.Status?.State
-      if (state === 'SUCCEEDED') await this.collectFinished(resolved, execution)
+      if (state === 'SUCCEEDED') await this.collectFinished(resolved, execution, taken.holder?.known ?? 0)
       else if (state === 'FAILED' || state === 'CANCELLED') await this.leases.clearExecution(leaseKey, id)
     } catch (err) {
       this.o.logger.warn(
@@ -387,9 +494,14 @@ export class QueryService {
     }
   }
 
-  private async startExecution(resolved: ResolvedQuery, lease: HeldLease | null): Promise<string> {
+  private async startExecution(
+    resolved: ResolvedQuery,
+    lease: HeldLease | null,
+    known: number,
+  ): Promise<string> {
     const { def, params, identity, key } = resolved
     const { sql, executionParameters } = bindQuery(def, params)
+    const reuseMinutes = this.resultReuseMinutes(def, known)
     const id = await this.o.runner.start({
       sql,
       executionParameters,
@@ -400,63 +512,91 @@ export class QueryService {
       clientRequestToken: createHash('sha256')
         .update(`${key}|${lease?.owner ?? randomUUID()}`)
         .digest('hex'),
-      ...(def.resultReuseMinutes > 0 ? { resultReuseMaxAgeMinutes: def.resultReuseMinutes } : {}),
+      ...(reuseMinutes > 0 ? { resultReuseMaxAgeMinutes: reuseMinutes } : {}),
     })
-    const record: ExecutionRecord = { query: def.name, params, key, createdAt: this.now() }
+    this.o.usage?.executionStarted()
+    const record: ExecutionRecord = { query: def.name, params, key, createdAt: this.now(), known }
     await this.o.store
       .set(this.o.keys.execution(id), Buffer.from(JSON.stringify(record)), EXECUTION_RECORD_MS)
       .catch(() => {})
     return id
   }
 
+  /**
+   * Athena's result reuse, limited so that it can never hand back a result computed before the newest invalidation:
+   * off until the invalidation is older than a whole query timeout (an execution running across it is done by then).
+   */
+  private resultReuseMinutes(def: QueryDef, known: number): number {
+    if (def.resultReuseMinutes <= 0 || known <= 0) return def.resultReuseMinutes
+    const sinceMs = Date.now() - known - this.o.queryTimeoutMs
+    return Math.min(def.resultReuseMinutes, Math.floor(sinceMs / 60_000))
+  }
+
   /** One computation across processes: take the lease and run, or attach to the holder's execution. */
-  private async produce(resolved: ResolvedQuery): Promise<DecodedEntry> {
+  private async produce(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
     const leaseKey = this.o.keys.lease(resolved.key)
     const giveUpAt = Date.now() + this.o.queryTimeoutMs
     for (;;) {
       let taken: Awaited<ReturnType<Leases['acquire']>>
       try {
-        taken = await this.leases.acquire(leaseKey)
+        taken = await this.leases.acquire(leaseKey, known)
       } catch (err) {
         if (!(err instanceof CacheUnavailableError)) throw err
         // No shared store: coalescing stays in-process, and the query still runs once per process.
-        return this.runAndCollect(resolved, null)
+        return this.runAndCollect(resolved, null, known)
       }
-      if (taken.acquired) return this.runAndCollect(resolved, taken.lease)
+      if (taken.acquired) return this.runAndCollect(resolved, taken.lease, known)
+      const holderKnown = taken.holder?.known ?? 0
+      if (taken.raw && holderKnown < known) {
+        // The holder's computation predates an invalidation this read knows of: its result is outdated.
+        const lease = await this.leases.takeOver(leaseKey, taken.raw, known)
+        if (lease) return this.runAndCollect(resolved, lease, known)
+        continue
+      }
       const id = taken.holder?.executionId
-      if (id) return this.attach(resolved, id)
+      if (id) return this.waitAndCollect(resolved, id, undefined, null, holderKnown)
       // The holder is still starting its query: look again shortly (its entry may also appear).
       await sleep(50)
-      const { entry } = await this.lookup(resolved.key)
-      if (entry && entry.kind === 'result' && freshnessAt(entry, this.now()) === 'fresh') return entry
+      const { entry } = await this.lookup(resolved)
+      if (
+        entry &&
+        entry.kind === 'result' &&
+        entry.known >= known &&
+        freshnessAt(entry, this.now()) === 'fresh'
+      )
+        return entry
       if (Date.now() > giveUpAt) throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
     }
   }
 
-  private async runAndCollect(resolved: ResolvedQuery, lease: HeldLease | null): Promise<DecodedEntry> {
+  private async runAndCollect(
+    resolved: ResolvedQuery,
+    lease: HeldLease | null,
+    known: number,
+  ): Promise<DecodedEntry> {
     const startedAt = Date.now()
     let id: string
     try {
-      id = await this.startExecution(resolved, lease)
+      id = await this.startExecution(resolved, lease, known)
     } catch (err) {
       if (lease) await this.leases.release(lease).catch(() => {})
-      await this.cacheUserError(resolved, err)
+      await this.cacheUserError(resolved, err, known)
       throw err
     }
     if (lease) await this.leases.recordExecution(lease, id).catch(() => false)
-    return this.waitAndCollect(resolved, id, startedAt, lease)
+    return this.waitAndCollect(resolved, id, startedAt, lease, known)
   }
 
-  /** Another process runs this key's query: wait on its execution and collect the result (whoever is first). */
-  private attach(resolved: ResolvedQuery, id: string): Promise<DecodedEntry> {
-    return this.waitAndCollect(resolved, id, undefined, null)
-  }
-
+  /**
+   * Waits on an execution (ours, or another process's when `lease` is null) and collects the result, whoever is
+   * first; `known` is the invalidation stamp the execution started from.
+   */
   private async waitAndCollect(
     resolved: ResolvedQuery,
     id: string,
     startedAt: number | undefined,
     lease: HeldLease | null,
+    known: number,
   ): Promise<DecodedEntry> {
     const leaseKey = this.o.keys.lease(resolved.key)
     const expectedMs = await this.o.history.expectedMs(resolved.key, resolved.def.name)
@@ -467,9 +607,9 @@ export class QueryService {
         ...(startedAt !== undefined ? { startedAt } : {}),
         ...(expectedMs !== undefined ? { expectedMs } : {}),
       })
-      return await this.collectFinished(resolved, execution, expectedMs)
+      return await this.collectFinished(resolved, execution, known, expectedMs)
     } catch (err) {
-      await this.cacheUserError(resolved, err)
+      await this.cacheUserError(resolved, err, known)
       throw err
     } finally {
       if (lease) await this.leases.release(lease).catch(() => {})
@@ -481,15 +621,16 @@ export class QueryService {
   private async collectFinished(
     resolved: ResolvedQuery,
     execution: QueryExecution,
+    known: number,
     expectedMs?: number,
   ): Promise<DecodedEntry> {
     const id = execution.QueryExecutionId ?? ''
     const stored = async () => {
-      const { entry } = await this.lookup(resolved.key, { skipL1: true })
+      const { entry } = await this.lookup(resolved, { skipL1: true })
       return entry?.kind === 'result' && entry.queryExecutionId === id ? entry : null
     }
     const existing = await stored()
-    if (existing) return this.keepInL1(resolved.key, existing)
+    if (existing) return existing
     // Several processes may be waiting on this execution: one fetches the rows and writes the entry, the others
     // pick that entry up, so every process serves the same bytes (one ETag) and Athena's results are read once.
     const collectKey = `${this.o.keys.lease(resolved.key)}:c:${id}`
@@ -499,7 +640,7 @@ export class QueryService {
       while (Date.now() < giveUpAt) {
         await sleep(20)
         const written = await stored()
-        if (written) return this.keepInL1(resolved.key, written)
+        if (written) return written
       }
     }
     const { def, params, key } = resolved
@@ -531,17 +672,24 @@ export class QueryService {
         engineMs: stats.engineMs,
         rowCount: rows.length,
         queryExecutionId: id,
+        known,
       },
       Buffer.from(JSON.stringify(body)),
     )
+    this.o.usage?.executionCollected(stats.dataScannedBytes, stats.reusedPreviousResult)
+    const generations = await this.generationsOf(resolved)
     // Kept past staleness for stale-if-error.
-    await this.o.store
-      .set(key, buf, staleUntil - computedAt + def.staleIfErrorSeconds * 1000)
-      .catch((err: unknown) => {
+    const ttlMs = staleUntil - computedAt + def.staleIfErrorSeconds * 1000
+    // Invalidated while running: stored only where nothing is (it reads as stale or deleted, per the stamps), so it
+    // can never replace an entry computed after the invalidation.
+    const outdated = validityOf(known, generations) !== 'valid'
+    await (outdated ? this.o.store.setIfAbsent(key, buf, ttlMs) : this.o.store.set(key, buf, ttlMs)).catch(
+      (err: unknown) => {
         this.o.logger.warn({ err: (err as Error).message, key }, 'cache write failed; result served uncached')
-      })
+      },
+    )
     const entry = decodeEntry(buf)
-    this.l1?.set(key, entry)
+    if (!outdated) this.l1?.set(key, { entry, known: generations.latest })
     await this.o.history.record(key, def.name, stats.totalMs)
     this.o.logger.info(
       {
@@ -559,13 +707,21 @@ export class QueryService {
     return entry
   }
 
-  private keepInL1(key: string, entry: DecodedEntry): DecodedEntry {
-    this.l1?.set(key, entry)
-    return entry
+  /** The current invalidation stamps of a read's entry (none when the store cannot tell). */
+  private async generationsOf(resolved: ResolvedQuery): Promise<Generations> {
+    try {
+      const fields = await this.o.store.getFields(
+        this.o.keys.generations(resolved.def.name),
+        generationFields(this.o.keys.entryId(resolved.key)),
+      )
+      return parseGenerations(fields)
+    } catch {
+      return NO_GENERATIONS
+    }
   }
 
   /** A user error (engine category 2) is cached briefly, so a broken dashboard cannot hammer Athena. */
-  private async cacheUserError(resolved: ResolvedQuery, err: unknown): Promise<void> {
+  private async cacheUserError(resolved: ResolvedQuery, err: unknown, known: number): Promise<void> {
     if (!(err instanceof QueryFailedError && err.isUserError) || this.o.errorTtlSeconds <= 0) return
     const computedAt = this.now()
     const until = computedAt + this.o.errorTtlSeconds * 1000
@@ -582,6 +738,7 @@ export class QueryService {
         engineMs: 0,
         rowCount: 0,
         queryExecutionId: err.details.queryExecutionId ?? '',
+        known,
       },
       body,
     )
@@ -595,13 +752,13 @@ export class QueryService {
   async execution(id: string): Promise<ReadOutcome> {
     const record = await this.executionRecord(id)
     const resolved = this.resolve(record.query, record.params as RawParams)
-    const { entry } = await this.lookup(resolved.key)
+    const { entry } = await this.lookup(resolved)
     if (entry && entry.queryExecutionId === id) return entryResult(resolved, entry, 'HIT', { cacheMs: 0 })
     const execution = await this.o.runner.describe(id)
     const state = execution.Status?.State ?? 'QUEUED'
     if (state === 'QUEUED' || state === 'RUNNING') return pendingResult(resolved, id, state)
     if (state === 'SUCCEEDED') {
-      const collected = await this.collectFinished(resolved, execution)
+      const collected = await this.collectFinished(resolved, execution, record.known ?? 0)
       await this.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
       return entryResult(resolved, collected, 'MISS', { cacheMs: 0 })
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
+import { generationFields, parseGenerations, validityOf } from '../../src/cache/generations.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
 import { testRedis } from '../helpers/redis-client.ts'
@@ -89,6 +90,87 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(
         await h.store.replaceIfEquals(h.key('cas'), Buffer.from('owner-a2'), Buffer.from('y'), 60_000),
       ).toBe(false)
+    })
+
+    it('getWithFields reads a value and hash fields together; absent ones are null', async () => {
+      await h.store.set(h.key('gv'), Buffer.from('entry'), 60_000)
+      const [stamp] = await h.store.bumpGenerations([h.key('g1')], 'expire')
+      const got = await h.store.getWithFields(h.key('gv'), h.key('g1'), generationFields('abc'))
+      expect(got.value?.toString()).toBe('entry')
+      expect(got.fields).toEqual([String(stamp), null, null, null])
+      const none = await h.store.getWithFields(h.key('absent'), h.key('g-absent'), ['e', 'd'])
+      expect(none).toEqual({ value: null, fields: [null, null] })
+    })
+
+    it('bumpGenerations: strictly increasing stamps, per entry or per query, atomically over several hashes', async () => {
+      const [g1, g2] = [h.key('ga'), h.key('gb')]
+      const [a] = await h.store.bumpGenerations([g1], 'expire', 'entry1')
+      const [b] = await h.store.bumpGenerations([g1], 'delete', 'entry1')
+      expect(b).toBeGreaterThan(a as number)
+      expect(parseGenerations(await h.store.getFields(g1, generationFields('entry1')))).toEqual({
+        expiredAt: a,
+        deletedAt: b,
+        latest: b,
+      })
+      // Another entry of the query is untouched.
+      expect(parseGenerations(await h.store.getFields(g1, generationFields('entry2'))).latest).toBe(0)
+      // A query-wide expire supersedes per-entry expire stamps (dropped) but keeps per-entry deletes.
+      const [c, d] = await h.store.bumpGenerations([g1, g2], 'expire')
+      expect(c).toBeGreaterThan(b as number)
+      expect(d).toBeGreaterThan(0)
+      expect(await h.store.getFields(g1, ['e', 'e:entry1', 'd:entry1'])).toEqual([String(c), null, String(b)])
+      expect(await h.store.getFields(g2, ['e'])).toEqual([String(d)])
+      // A query-wide delete drops every per-entry stamp.
+      const [e] = await h.store.bumpGenerations([g1], 'delete')
+      expect(await h.store.getFields(g1, ['d', 'd:entry1', 'e'])).toEqual([String(e), null, String(c)])
+      expect(
+        validityOf(a as number, parseGenerations(await h.store.getFields(g1, generationFields('entry1')))),
+      ).toBe('deleted')
+      expect(
+        validityOf(e as number, parseGenerations(await h.store.getFields(g1, generationFields('x')))),
+      ).toBe('valid')
+    })
+
+    it('counters add up and read back', async () => {
+      await h.store.incrementCounters(h.key('c'), { hits: 2, misses: 1, zero: 0 })
+      await h.store.incrementCounters(h.key('c'), { hits: 3 })
+      expect(await h.store.getCounters(h.key('c'))).toEqual({ hits: 5, misses: 1 })
+      expect(await h.store.getCounters(h.key('c-absent'))).toEqual({})
+    })
+
+    it('topScores sums scores over sorted sets and answers the highest first', async () => {
+      await h.store.incrementScores(
+        h.key('z1'),
+        new Map([
+          ['a', 3],
+          ['b', 1],
+        ]),
+        60_000,
+      )
+      await h.store.incrementScores(
+        h.key('z2'),
+        new Map([
+          ['b', 5],
+          ['c', 2],
+        ]),
+        60_000,
+      )
+      await h.store.incrementScores(h.key('z2'), new Map([['c', 2]]), 60_000)
+      expect(await h.store.topScores([h.key('z1'), h.key('z2'), h.key('z-absent')], 2)).toEqual([
+        { member: 'b', score: 6 },
+        { member: 'c', score: 4 },
+      ])
+      expect(await h.store.topScores([h.key('z1')], 10)).toEqual([
+        { member: 'a', score: 3 },
+        { member: 'b', score: 1 },
+      ])
+      expect(await h.store.topScores([], 10)).toEqual([])
+    })
+
+    it('sorted sets expire after their TTL', async () => {
+      await h.store.incrementScores(h.key('zt'), new Map([['a', 1]]), 120)
+      await new Promise((r) => setTimeout(r, 250))
+      expect(await h.store.topScores([h.key('zt')], 10)).toEqual([])
     })
 
     it('ping resolves', async () => {

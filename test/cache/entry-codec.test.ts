@@ -12,6 +12,7 @@ const header = {
   engineMs: 2_345,
   rowCount: 31,
   queryExecutionId: '5d7c1a4e-0000-4000-8000-000000000001',
+  known: 1_700_000_000_001,
 }
 
 describe('entry codec', () => {
@@ -91,8 +92,8 @@ describe('cache keys', () => {
   })
 
   it('prefixes and versions keys', () => {
-    expect(keys.entry(identity)).toMatch(/^acp:v1:e:[A-Za-z0-9_-]{43}$/)
-    expect(keys.runtimeOfKey(keys.entry(identity))).toMatch(/^acp:v1:rt:k:[A-Za-z0-9_-]{43}$/)
+    expect(keys.entry(identity)).toMatch(/^acp:v2:e:[A-Za-z0-9_-]{43}$/)
+    expect(keys.runtimeOfKey(keys.entry(identity))).toMatch(/^acp:v2:rt:k:[A-Za-z0-9_-]{43}$/)
     expect(new CacheKeys('other').entry(identity)).not.toBe(keys.entry(identity))
   })
 

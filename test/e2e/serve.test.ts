@@ -67,7 +67,7 @@ describe('acp serve as child processes sharing one Redis', () => {
         status: 200,
         cache: 'HIT',
         query: 'top_pages',
-        key: expect.stringMatching(new RegExp(`^${redis.prefix}:v1:e:`)),
+        key: expect.stringMatching(new RegExp(`^${redis.prefix}:v2:e:`)),
         cacheMs: expect.any(Number),
       }),
     )

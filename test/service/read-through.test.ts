@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ChaosCacheStore } from '../helpers/chaos-cache-store.ts'
 import { type Stack, startStack } from '../helpers/stack.ts'
 
-// analytics: ttlSeconds 300, staleSeconds 3600, staleIfErrorSeconds 86400 (wrangler-free-config/queries.yaml)
-const TTL = 300_000
-const STALE = 3_600_000
+// analytics: ttlSeconds 43200, staleSeconds 86400, staleIfErrorSeconds 86400 (wrangler-free-config/queries.yaml)
+const TTL = 43_200_000
+const STALE = 86_400_000
 const STALE_IF_ERROR = 86_400_000
 const Q = '/analytics?measure=sessions&start=2024-02-01'
 
@@ -269,7 +269,7 @@ describe('async mode and degradation', () => {
     for (const e of executions)
       expect(e.ResultReuseConfiguration?.ResultReuseByAgeConfiguration).toEqual({
         Enabled: true,
-        MaxAgeInMinutes: 5,
+        MaxAgeInMinutes: 60,
       })
     expect(executions.map((e) => e.Statistics?.ResultReuseInformation?.ReusedPreviousResult).sort()).toEqual([
       false,

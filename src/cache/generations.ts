@@ -1,0 +1,74 @@
+/**
+ * Invalidation by generation stamps, so that invalidating a whole query (or every query) costs the same whether it
+ * has ten entries or a million: nothing is scanned or deleted.
+ *
+ * Each catalog query has one small hash holding invalidation stamps (Redis-clock milliseconds, strictly increasing
+ * per hash): `e` / `d` for "every entry of the query expired / deleted at", and `e:<entry>` / `d:<entry>` for single
+ * entries. A read fetches the entry and the four relevant fields in one round trip. Every computation records the
+ * newest stamp it saw before starting (`known`); its entry is deleted when a delete stamp is newer than that, and
+ * stale when an expire stamp is. So a result computed from data older than an invalidation can never be served as
+ * fresh after it, even when the computation finishes after the invalidation.
+ */
+
+/** Stamps of one entry's query and of the entry itself, as read with the entry. */
+export interface Generations {
+  /** Newest expire stamp for this entry (query-wide or its own); 0 when none. */
+  expiredAt: number
+  /** Newest delete stamp for this entry; 0 when none. */
+  deletedAt: number
+  /** The newest of both: what a computation starting now records as `known`. */
+  latest: number
+}
+
+export type InvalidationMode = 'expire' | 'delete'
+
+export type EntryValidity = 'valid' | 'expired' | 'deleted'
+
+export const NO_GENERATIONS: Generations = { expiredAt: 0, deletedAt: 0, latest: 0 }
+
+/** The hash fields read with an entry: query-wide stamps first, then the entry's own. */
+export function generationFields(entryId: string): [string, string, string, string] {
+  return ['e', 'd', `e:${entryId}`, `d:${entryId}`]
+}
+
+/** Stamps from the values of `generationFields` (missing fields are 0). */
+export function parseGenerations(values: ReadonlyArray<string | null | undefined>): Generations {
+  const n = (i: number) => {
+    const v = values[i]
+    return v ? Number(v) || 0 : 0
+  }
+  const expiredAt = Math.max(n(0), n(2))
+  const deletedAt = Math.max(n(1), n(3))
+  return { expiredAt, deletedAt, latest: Math.max(expiredAt, deletedAt) }
+}
+
+/** What the invalidations since a computation started mean for its entry. */
+export function validityOf(known: number, generations: Generations): EntryValidity {
+  if (generations.deletedAt > known) return 'deleted'
+  if (generations.expiredAt > known) return 'expired'
+  return 'valid'
+}
+
+/**
+ * Applies one invalidation to a generation hash held as a plain map (the memory adapter; the Redis adapter runs the
+ * same steps in Lua). A query-wide stamp supersedes the per-entry fields it covers, which are dropped so the hash
+ * only grows with single-entry invalidations between query-wide ones.
+ */
+export function applyBump(
+  hash: Map<string, string>,
+  mode: InvalidationMode,
+  entryId: string | undefined,
+  nowMs: number,
+): number {
+  const stamp = Math.max(nowMs, Number(hash.get('s') ?? 0) + 1)
+  const field = mode === 'delete' ? 'd' : 'e'
+  if (entryId) {
+    hash.set(`${field}:${entryId}`, String(stamp))
+  } else {
+    for (const f of [...hash.keys()])
+      if (f.startsWith('e:') || (mode === 'delete' && f.startsWith('d:'))) hash.delete(f)
+    hash.set(field, String(stamp))
+  }
+  hash.set('s', String(stamp))
+  return stamp
+}

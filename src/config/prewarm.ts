@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ConfigError } from '../errors.ts'
+import type { Catalog } from './catalog.ts'
+
+export const PREWARM_FILE = 'prewarm.yaml'
+
+const DAY_MS = 86_400_000
+
+/** `today`, `yesterday`, `tomorrow`, or `±N` days / weeks / months from the run's date: `-30d`, `-2w`, `-1m`. */
+const RELATIVE_DATE = /^(?:today|yesterday|tomorrow|[+-]\d{1,4}[dwm])$/
+
+const scalar = z.union([z.string(), z.number()])
+
+const fileSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(64).default(4),
+  popular: z
+    .strictObject({
+      topN: z.number().int().min(0).max(10_000).default(20),
+      windowHours: z
+        .number()
+        .min(1)
+        .max(24 * 31)
+        .default(24),
+    })
+    .prefault({}),
+  marginSeconds: z.number().int().min(0).max(86_400).default(120),
+  horizonSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(900),
+  budgets: z
+    .strictObject({
+      maxQueries: z.number().int().min(0).default(200),
+      maxDataScannedBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(100 * 1024 ** 3),
+      maxDurationSeconds: z.number().int().min(1).max(86_400).default(600),
+    })
+    .prefault({}),
+  queries: z
+    .record(z.string(), z.array(z.record(z.string(), scalar)))
+    .nullable()
+    .default({}),
+})
+
+/** One configured parameter set: values may be relative dates, resolved on each run. */
+export interface PrewarmSet {
+  query: string
+  parameters: Readonly<Record<string, string | number>>
+}
+
+/** Prewarm settings from `prewarm.yaml`, validated, with units in names. */
+export interface PrewarmSettings {
+  concurrency: number
+  topN: number
+  windowMs: number
+  /** Added to the next run's time (plus the query's expected run time) when deciding what expires too soon. */
+  marginMs: number
+  /** For runs without a schedule (manual, rewarm): refresh what expires within this. */
+  horizonMs: number
+  budgets: { maxQueries: number; maxDataScannedBytes: number; maxDurationMs: number }
+  sets: PrewarmSet[]
+}
+
+export const DEFAULT_PREWARM: PrewarmSettings = {
+  concurrency: 4,
+  topN: 20,
+  windowMs: 24 * 3_600_000,
+  marginMs: 120_000,
+  horizonMs: 900_000,
+  budgets: { maxQueries: 200, maxDataScannedBytes: 100 * 1024 ** 3, maxDurationMs: 600_000 },
+  sets: [],
+}
+
+/** Whether a configured value is a relative date (`-30d`, `today`…). */
+export function isRelativeDate(value: unknown): value is string {
+  return typeof value === 'string' && RELATIVE_DATE.test(value)
+}
+
+/** A relative date as `YYYY-MM-DD` (UTC) for a run at `at`; months are calendar months. */
+export function resolveRelativeDate(value: string, at: Date): string {
+  const today = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate())
+  if (value === 'today') return new Date(today).toISOString().slice(0, 10)
+  if (value === 'yesterday') return new Date(today - DAY_MS).toISOString().slice(0, 10)
+  if (value === 'tomorrow') return new Date(today + DAY_MS).toISOString().slice(0, 10)
+  const n = Number(value.slice(0, -1))
+  const unit = value.slice(-1)
+  if (unit === 'm') {
+    const d = new Date(today)
+    d.setUTCMonth(d.getUTCMonth() + n)
+    return d.toISOString().slice(0, 10)
+  }
+  return new Date(today + n * (unit === 'w' ? 7 : 1) * DAY_MS).toISOString().slice(0, 10)
+}
+
+/** A configured set's parameters for a run at `at`: relative dates resolved, everything else as written. */
+export function resolveSet(set: PrewarmSet, at: Date): Record<string, string | number> {
+  return Object.fromEntries(
+    Object.entries(set.parameters).map(([k, v]) => [k, isRelativeDate(v) ? resolveRelativeDate(v, at) : v]),
+  )
+}
+
+/**
+ * Reads `<configDir>/prewarm.yaml` (missing file: defaults, no configured sets). Query names are checked against
+ * the catalog here; parameter values are validated by the catalog on every run, since relative dates move.
+ */
+export async function loadPrewarmSettings(configDir: string, catalog: Catalog): Promise<PrewarmSettings> {
+  const file = join(configDir, PREWARM_FILE)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_PREWARM
+    throw new ConfigError(`${file}: cannot be read (${(err as Error).message})`, { cause: err })
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`, { cause: err })
+  }
+  const parsed = fileSchema.safeParse(doc ?? {})
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.join('.') || '(top level)'
+    throw new ConfigError(`${file}: ${where}: ${issue?.message ?? 'invalid'}`)
+  }
+  const raw = parsed.data
+  const sets: PrewarmSet[] = []
+  for (const [query, list] of Object.entries(raw.queries ?? {})) {
+    if (!catalog.queries.has(query))
+      throw new ConfigError(
+        `${file}: queries.${query}: not in the query catalog (known: ${[...catalog.queries.keys()].join(', ')})`,
+      )
+    for (const parameters of list) sets.push({ query, parameters })
+  }
+  return {
+    concurrency: raw.concurrency,
+    topN: raw.popular.topN,
+    windowMs: raw.popular.windowHours * 3_600_000,
+    marginMs: raw.marginSeconds * 1000,
+    horizonMs: raw.horizonSeconds * 1000,
+    budgets: {
+      maxQueries: raw.budgets.maxQueries,
+      maxDataScannedBytes: raw.budgets.maxDataScannedBytes,
+      maxDurationMs: raw.budgets.maxDurationSeconds * 1000,
+    },
+    sets,
+  }
+}

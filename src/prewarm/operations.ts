@@ -1,0 +1,171 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import type { ScheduleDef } from '../config/schedules.ts'
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
+import {
+  type InvalidateRequest,
+  type InvalidationResult,
+  type Invalidator,
+  parseInvalidateRequest,
+} from '../service/invalidation.ts'
+import type { PopularRead, UsageCounters, UsageRecorder } from '../service/usage.ts'
+import type { Prewarmer, PrewarmItem, PrewarmReport, PrewarmTrigger } from './prewarm-job.ts'
+
+/** The Scheduler's event: `{"action":"prewarm","schedule":"<name>","scheduledTime":"<aws.scheduler.scheduled-time>"}`. */
+const prewarmEventSchema = z.strictObject({
+  action: z.literal('prewarm'),
+  schedule: z.string().min(1).max(64).optional(),
+  scheduledTime: z.string().max(64).optional(),
+})
+
+/** An invalidation followed, when asked, by a prewarm run over what it invalidated. */
+export interface InvalidationReport extends InvalidationResult {
+  rewarm: PrewarmReport | null
+}
+
+export interface StatsReport extends UsageCounters {
+  reads: number
+  /** Reads answered from cache (fresh or stale) over all reads. */
+  hitRatio: number | null
+  topQueries: PopularRead[]
+  lastPrewarm: PrewarmReport | null
+  /** This process's own counters since it started. */
+  process: UsageCounters & { since: string }
+}
+
+export interface PrewarmRequest {
+  trigger: PrewarmTrigger
+  /** A schedule of schedules.yaml: its coverage and next run shape the run. */
+  schedule?: string
+  scheduledTime?: string
+  remainingMs?: () => number
+  onProgress?: (done: number, total: number, item: PrewarmItem) => void
+}
+
+/** Whether a Lambda event is one of ours (as opposed to an API Gateway request). */
+export function isOperationEvent(event: unknown): event is { action: string } {
+  return (
+    typeof event === 'object' && event !== null && typeof (event as { action?: unknown }).action === 'string'
+  )
+}
+
+/** Rewarm waits this long for a running prewarm to finish before reporting `locked`. */
+const REWARM_LOCK_WAIT_MS = 30_000
+
+/**
+ * What the data pipeline, the scheduler and operators trigger: invalidate (and rewarm), prewarm, statistics. The
+ * HTTP admin routes, the Lambda events and the CLI all come here, so they behave the same.
+ */
+export class Operations {
+  constructor(
+    private readonly o: {
+      invalidator: Invalidator
+      prewarmer: Prewarmer
+      usage: UsageRecorder
+      schedules: readonly ScheduleDef[]
+      logger: Logger
+    },
+  ) {}
+
+  get schedules(): readonly ScheduleDef[] {
+    return this.o.schedules
+  }
+
+  async invalidate(request: InvalidateRequest, remainingMs?: () => number): Promise<InvalidationReport> {
+    const result = await this.o.invalidator.invalidate(request)
+    this.o.logger.info(
+      { scope: result.scope, mode: result.mode, queries: result.queries, key: result.entry?.key },
+      'cache invalidated',
+    )
+    if (!request.rewarm) return { ...result, rewarm: null }
+    const rewarm = await this.o.prewarmer.run({
+      trigger: 'rewarm',
+      only: { queries: result.queries, ...(result.entry ? { keys: [result.entry.key] } : {}) },
+      lockWaitMs: REWARM_LOCK_WAIT_MS,
+      ...(remainingMs ? { remainingMs } : {}),
+    })
+    return { ...result, rewarm }
+  }
+
+  /** One prewarm run; a run already in progress elsewhere makes this a ConflictError. */
+  async prewarm(request: PrewarmRequest): Promise<PrewarmReport> {
+    const schedule = request.schedule ? this.o.schedules.find((s) => s.name === request.schedule) : undefined
+    if (request.schedule && !schedule) {
+      if (request.trigger !== 'schedule')
+        throw new NotFoundError(
+          `No schedule named '${request.schedule}' in schedules.yaml (known: ${this.o.schedules.map((s) => s.name).join(', ') || 'none'})`,
+        )
+      // A schedule created outside schedules.yaml (e.g. by Terraform) still prewarms: the whole catalog.
+      this.o.logger.warn(
+        { schedule: request.schedule },
+        'schedule not in schedules.yaml: prewarming everything',
+      )
+    }
+    const scheduledTime = request.scheduledTime ? parseScheduledTime(request.scheduledTime) : undefined
+    const report = await this.o.prewarmer.run({
+      trigger: request.trigger,
+      ...(schedule ? { schedule } : {}),
+      ...(scheduledTime ? { scheduledTime } : {}),
+      ...(request.remainingMs ? { remainingMs: request.remainingMs } : {}),
+      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    })
+    if (report.status === 'locked' && request.trigger !== 'schedule')
+      throw new ConflictError('Another prewarm run is in progress; try again when it has finished')
+    return report
+  }
+
+  async stats(): Promise<StatsReport> {
+    const { usage, prewarmer } = this.o
+    await usage.flush()
+    const [{ shared, process }, topQueries, lastPrewarm] = await Promise.all([
+      usage.snapshot(),
+      usage.top(10, prewarmer.settings.windowMs),
+      prewarmer.lastReport(),
+    ])
+    const reads = shared.hits + shared.stale + shared.misses + shared.bypass
+    return {
+      ...shared,
+      reads,
+      hitRatio: reads > 0 ? (shared.hits + shared.stale) / reads : null,
+      topQueries,
+      lastPrewarm,
+      process,
+    }
+  }
+
+  /** A Lambda (or local Scheduler) event: `{action: 'prewarm' …}` or `{action: 'invalidate', …body}`. */
+  async handleEvent(event: { action: string }, remainingMs?: () => number): Promise<unknown> {
+    if (event.action === 'invalidate') {
+      const { action: _action, ...body } = event
+      return this.invalidate(parseInvalidateRequest(body), remainingMs)
+    }
+    if (event.action === 'prewarm') {
+      const parsed = prewarmEventSchema.safeParse(event)
+      if (!parsed.success)
+        throw new ValidationError(
+          'Invalid prewarm event',
+          parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'event', message: i.message })),
+        )
+      return this.prewarm({
+        trigger: 'schedule',
+        ...(parsed.data.schedule ? { schedule: parsed.data.schedule } : {}),
+        ...(parsed.data.scheduledTime ? { scheduledTime: parsed.data.scheduledTime } : {}),
+        ...(remainingMs ? { remainingMs } : {}),
+      })
+    }
+    throw new ValidationError(`Unknown action '${event.action}' (expected prewarm or invalidate)`, [
+      { name: 'action', message: 'must be prewarm or invalidate' },
+    ])
+  }
+}
+
+/** `<aws.scheduler.scheduled-time>` as the Scheduler substitutes it; the unsubstituted placeholder means "now". */
+function parseScheduledTime(value: string): Date | undefined {
+  if (value.startsWith('<aws.scheduler.')) return undefined
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms))
+    throw new ValidationError(`scheduledTime '${value}' is not an ISO 8601 time`, [
+      { name: 'scheduledTime', message: 'must be an ISO 8601 time' },
+    ])
+  return new Date(ms)
+}

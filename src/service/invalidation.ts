@@ -1,0 +1,135 @@
+import { z } from 'zod'
+import type { CacheKeys } from '../cache/cache-key.ts'
+import type { CacheStore } from '../cache/cache-store.ts'
+import type { InvalidationMode } from '../cache/generations.ts'
+import { UnknownQueryError, ValidationError } from '../errors.ts'
+import type { CanonicalParams, RawParams } from './parameters.ts'
+import type { QueryService } from './query-service.ts'
+
+const parameterValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
+
+/**
+ * An invalidation: exactly one target (one entry, one query, tags, or everything), a mode, and whether to refresh the
+ * invalidated entries of the prewarm set right away. The same body for HTTP, the Lambda event and the CLI.
+ */
+export const invalidateRequestSchema = z
+  .strictObject({
+    query: z.string().min(1).max(128).optional(),
+    parameters: z.record(z.string(), parameterValue).optional(),
+    tags: z.array(z.string().min(1).max(128)).min(1).max(100).optional(),
+    all: z.literal(true).optional(),
+    mode: z.enum(['expire', 'delete']).default('expire'),
+    rewarm: z.boolean().default(false),
+  })
+  .superRefine((v, ctx) => {
+    const targets = [v.query !== undefined, v.tags !== undefined, v.all === true].filter(Boolean).length
+    if (targets !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of "query" (optionally with "parameters"), "tags" or "all": true',
+        path: [],
+      })
+    if (v.parameters !== undefined && v.query === undefined)
+      ctx.addIssue({ code: 'custom', message: '"parameters" needs "query"', path: ['parameters'] })
+  })
+
+export type InvalidateRequest = z.infer<typeof invalidateRequestSchema>
+
+/** Parses an invalidation body; a ValidationError names every problem. */
+export function parseInvalidateRequest(body: unknown): InvalidateRequest {
+  const parsed = invalidateRequestSchema.safeParse(body)
+  if (parsed.success) return parsed.data
+  throw new ValidationError(
+    'Invalid invalidation request',
+    parsed.error.issues.map((i) => ({ name: i.path.join('.') || 'body', message: i.message })),
+  )
+}
+
+/** What one invalidation did. */
+export interface InvalidationResult {
+  scope: 'entry' | 'query' | 'tags' | 'all'
+  mode: InvalidationMode
+  /** The catalog queries whose entries were invalidated (for `entry`: the entry's query). */
+  queries: string[]
+  /** The single entry, for `scope: entry`. */
+  entry?: { query: string; parameters: CanonicalParams; key: string }
+  /** The invalidation stamp (the store's clock), ISO 8601. */
+  invalidatedAt: string
+}
+
+function toRaw(parameters: Record<string, string | number | boolean | string[]>): RawParams {
+  return Object.fromEntries(
+    Object.entries(parameters).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : v]),
+  )
+}
+
+/**
+ * Invalidates by writing generation stamps (see cache/generations.ts): one atomic store call whatever the number of
+ * entries, and computations in flight at that moment can no longer store a fresh result.
+ */
+export class Invalidator {
+  constructor(
+    private readonly o: {
+      service: QueryService
+      store: CacheStore
+      keys: CacheKeys
+      /** Tells other processes to drop their in-process tier (pub/sub); this process drops its own directly. */
+      announce?: () => Promise<void>
+    },
+  ) {}
+
+  async invalidate(request: InvalidateRequest): Promise<InvalidationResult> {
+    const { service, store, keys } = this.o
+    const catalog = service.catalog
+    const mode = request.mode
+    let result: Omit<InvalidationResult, 'invalidatedAt'>
+    let stamps: number[]
+    if (request.query !== undefined && request.parameters !== undefined) {
+      const resolved = service.resolve(request.query, toRaw(request.parameters))
+      stamps = await store.bumpGenerations(
+        [keys.generations(resolved.def.name)],
+        mode,
+        keys.entryId(resolved.key),
+      )
+      // The stamp already hides it; deleting frees the memory now rather than at its expiry.
+      if (mode === 'delete') await store.delete([resolved.key])
+      result = {
+        scope: 'entry',
+        mode,
+        queries: [resolved.def.name],
+        entry: { query: resolved.def.name, parameters: resolved.params, key: resolved.key },
+      }
+    } else {
+      let queries: string[]
+      let scope: InvalidationResult['scope']
+      if (request.query !== undefined) {
+        if (!catalog.queries.has(request.query)) throw new UnknownQueryError(request.query)
+        queries = [request.query]
+        scope = 'query'
+      } else if (request.tags) {
+        const known = new Set([...catalog.queries.values()].flatMap((q) => q.tags))
+        const unknown = request.tags.filter((t) => !known.has(t))
+        if (unknown.length > 0)
+          throw new ValidationError(
+            `No query has the tag ${unknown.map((t) => `"${t}"`).join(', ')} (known tags: ${[...known].sort().join(', ')})`,
+            unknown.map((t) => ({ name: 'tags', message: `unknown tag "${t}"` })),
+          )
+        queries = [...catalog.queries.values()]
+          .filter((q) => q.tags.some((t) => request.tags?.includes(t)))
+          .map((q) => q.name)
+        scope = 'tags'
+      } else {
+        queries = [...catalog.queries.keys()]
+        scope = 'all'
+      }
+      stamps = await store.bumpGenerations(
+        queries.map((q) => keys.generations(q)),
+        mode,
+      )
+      result = { scope, mode, queries }
+    }
+    service.dropL1()
+    await this.o.announce?.().catch(() => {})
+    return { ...result, invalidatedAt: new Date(Math.max(0, ...stamps)).toISOString() }
+  }
+}

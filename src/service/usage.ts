@@ -1,0 +1,193 @@
+import type { Logger } from 'pino'
+import type { CacheKeys } from '../cache/cache-key.ts'
+import type { CacheStore } from '../cache/cache-store.ts'
+import type { CanonicalParams } from './parameters.ts'
+
+/** How a read was answered (see QueryService). */
+export type ReadOutcomeKind = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
+
+/** Counters kept per process and, summed over every process, in the store. */
+export interface UsageCounters {
+  hits: number
+  misses: number
+  stale: number
+  bypass: number
+  /** Executions this service started on Athena. */
+  athenaExecutions: number
+  /** Executions Athena answered from its own result reuse (no data scanned). */
+  athenaReusedResults: number
+  /** Bytes Athena scanned for the executions this service collected. */
+  dataScannedBytes: number
+  /** Bytes the answers served from cache would have scanned had they run on Athena. */
+  dataSavedBytes: number
+}
+
+/** One popular parameter combination over a window. */
+export interface PopularRead {
+  query: string
+  parameters: CanonicalParams
+  reads: number
+}
+
+export interface UsageOptions {
+  /** Width of a popularity bucket. */
+  bucketMs: number
+  /** How long buckets are kept: the longest window anyone asks `top` about. */
+  retainMs: number
+  /** How often counts are written to the store (0: only on explicit `flush`, as on Lambda). */
+  flushIntervalMs: number
+  logger: Logger
+  now?: () => number
+}
+
+const emptyCounters = (): UsageCounters => ({
+  hits: 0,
+  misses: 0,
+  stale: 0,
+  bypass: 0,
+  athenaExecutions: 0,
+  athenaReusedResults: 0,
+  dataScannedBytes: 0,
+  dataSavedBytes: 0,
+})
+
+const OUTCOME_COUNTER: Record<ReadOutcomeKind, keyof UsageCounters> = {
+  HIT: 'hits',
+  STALE: 'stale',
+  MISS: 'misses',
+  BYPASS: 'bypass',
+}
+
+/** The popularity member of a read: the query and its canonical parameters, enough for prewarm to replay it. */
+export function popularityMember(query: string, canonicalParamsJson: string): string {
+  return `${query}?${canonicalParamsJson}`
+}
+
+function parseMember(member: string): { query: string; parameters: CanonicalParams } | undefined {
+  const q = member.indexOf('?')
+  if (q <= 0) return undefined
+  try {
+    return { query: member.slice(0, q), parameters: JSON.parse(member.slice(q + 1)) as CanonicalParams }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Read counts (popularity, in time buckets) and service counters. Recording is synchronous and in memory, so it
+ * costs a cache hit two map updates; the batch goes to the store off the response path (every `flushIntervalMs`, or
+ * after each Lambda invocation), one pipelined round trip whatever the traffic.
+ */
+export class UsageRecorder {
+  private pending = emptyCounters()
+  private readonly buckets = new Map<number, Map<string, number>>()
+  private readonly total = emptyCounters()
+  private readonly startedAt: number
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> | undefined
+  private readonly now: () => number
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly keys: CacheKeys,
+    private readonly o: UsageOptions,
+  ) {
+    this.now = o.now ?? Date.now
+    this.startedAt = this.now()
+    if (o.flushIntervalMs > 0) {
+      this.timer = setInterval(() => void this.flush(), o.flushIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  /** Counts one read of `member` answered as `outcome`; `savedBytes` is what the entry cost to compute. */
+  read(member: string, outcome: ReadOutcomeKind, savedBytes: number): void {
+    const counter = OUTCOME_COUNTER[outcome]
+    this.pending[counter]++
+    this.total[counter]++
+    if (outcome === 'HIT' || outcome === 'STALE') {
+      this.pending.dataSavedBytes += savedBytes
+      this.total.dataSavedBytes += savedBytes
+    }
+    const bucket = Math.floor(this.now() / this.o.bucketMs)
+    let counts = this.buckets.get(bucket)
+    if (!counts) this.buckets.set(bucket, (counts = new Map()))
+    counts.set(member, (counts.get(member) ?? 0) + 1)
+  }
+
+  /** Counts an execution this service started. */
+  executionStarted(): void {
+    this.pending.athenaExecutions++
+    this.total.athenaExecutions++
+  }
+
+  /** Counts the bytes of an execution this process collected (each execution is collected once). */
+  executionCollected(dataScannedBytes: number, reused: boolean): void {
+    this.pending.dataScannedBytes += dataScannedBytes
+    this.total.dataScannedBytes += dataScannedBytes
+    if (reused) {
+      this.pending.athenaReusedResults++
+      this.total.athenaReusedResults++
+    }
+  }
+
+  /** Writes what was recorded since the last flush. Failures are logged and the counts dropped, never retried. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => {
+      this.flushing = undefined
+    })
+    return this.flushing
+  }
+
+  private async write(): Promise<void> {
+    const counters = this.pending
+    const buckets = [...this.buckets]
+    this.pending = emptyCounters()
+    this.buckets.clear()
+    const writes: Promise<unknown>[] = []
+    if (Object.values(counters).some((v) => v !== 0))
+      writes.push(this.store.incrementCounters(this.keys.stats, { ...counters }))
+    for (const [bucket, counts] of buckets)
+      writes.push(
+        this.store.incrementScores(
+          this.keys.popularity(bucket),
+          counts,
+          (bucket + 1) * this.o.bucketMs + this.o.retainMs - this.now(),
+        ),
+      )
+    if (writes.length === 0) return
+    const results = await Promise.allSettled(writes)
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) this.o.logger.warn({ err: String(failed.reason) }, 'usage counters not written')
+  }
+
+  /** The most read parameter combinations over the last `windowMs` (counts flushed so far), most read first. */
+  async top(count: number, windowMs: number): Promise<PopularRead[]> {
+    const now = this.now()
+    const last = Math.floor(now / this.o.bucketMs)
+    const first = Math.floor((now - Math.min(windowMs, this.o.retainMs)) / this.o.bucketMs) + 1
+    const keys: string[] = []
+    for (let b = Math.min(first, last); b <= last; b++) keys.push(this.keys.popularity(b))
+    const members = await this.store.topScores(keys, count)
+    const out: PopularRead[] = []
+    for (const { member, score } of members) {
+      const parsed = parseMember(member)
+      if (parsed) out.push({ ...parsed, reads: score })
+    }
+    return out
+  }
+
+  /** Counters summed over every process (as flushed), and this process's own since it started. */
+  async snapshot(): Promise<{ shared: UsageCounters; process: UsageCounters & { since: string } }> {
+    const stored = await this.store.getCounters(this.keys.stats)
+    const shared = emptyCounters()
+    for (const k of Object.keys(shared) as Array<keyof UsageCounters>) shared[k] = stored[k] ?? 0
+    return { shared, process: { ...this.total, since: new Date(this.startedAt).toISOString() } }
+  }
+
+  /** Stops the flush timer and writes what is left. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    await this.flush()
+  }
+}
