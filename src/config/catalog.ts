@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { readYamlFile } from './yaml-file.ts'
 
 const DEFAULT_RESULT_REUSE_MINUTES = 60
 
@@ -293,19 +292,6 @@ export function parseCatalog(doc: unknown, file: string): Catalog {
 /** Reads and validates `queries.yaml` from the configuration directory. */
 export async function loadCatalog(configDir: string): Promise<Catalog> {
   const file = join(configDir, 'queries.yaml')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot read the query catalog (${(err as Error).message})`, {
-      cause: err,
-    })
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text)
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`, { cause: err })
-  }
+  const doc = await readYamlFile(file, { optional: false })
   return parseCatalog(doc, file)
 }

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
 import type { Catalog } from './catalog.ts'
+import { readYamlFile } from './yaml-file.ts'
 
 export const PREWARM_FILE = 'prewarm.yaml'
 
@@ -113,19 +112,8 @@ export function resolveSet(set: PrewarmSet, at: Date): Record<string, string | n
  */
 export async function loadPrewarmSettings(configDir: string, catalog: Catalog): Promise<PrewarmSettings> {
   const file = join(configDir, PREWARM_FILE)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_PREWARM
-    throw new ConfigError(`${file}: cannot be read (${(err as Error).message})`, { cause: err })
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text)
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`, { cause: err })
-  }
+  const doc = await readYamlFile(file, { optional: true })
+  if (doc === undefined) return DEFAULT_PREWARM
   const parsed = fileSchema.safeParse(doc ?? {})
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
 import type { Catalog } from './catalog.ts'
 import { isValidTimeZone, parseScheduleExpression, ScheduleExpressionError } from './schedule-expression.ts'
+import { readYamlFile } from './yaml-file.ts'
 
 /** The file, inside the configuration directory, holding the prewarm schedules. */
 export const SCHEDULES_FILE = 'schedules.yaml'
@@ -46,19 +45,7 @@ export interface ScheduleDef {
 /** Reads and validates `<configDir>/schedules.yaml`; a missing file means no schedules. */
 export async function loadSchedules(configDir: string): Promise<ScheduleDef[]> {
   const file = join(configDir, SCHEDULES_FILE)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw new ConfigError(`${file}: cannot be read (${(err as Error).message})`, { cause: err })
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text)
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`, { cause: err })
-  }
+  const doc = await readYamlFile(file, { optional: true })
   // An empty or comments-only file parses to null: no schedules.
   const parsed = fileSchema.safeParse(doc ?? {})
   if (!parsed.success) {

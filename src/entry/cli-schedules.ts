@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { GetScheduleCommand, paginateListSchedules, SchedulerClient } from '@aws-sdk/client-scheduler'
-import { type Command, InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
 import type { LambdaContext } from 'hono/aws-lambda'
 import { loadCatalog } from '../config/catalog.ts'
 import { nextFireTime } from '../config/schedule-expression.ts'
 import { loadSchedulerConfig, requireSyncTargets, type SchedulerConfig } from '../config/scheduler-config.ts'
 import { checkScheduleCoverage, loadSchedules } from '../config/schedules.ts'
 import type { SyncReport } from '../prewarm/schedule-sync.ts'
+import { onSignals, port, positiveInt } from './cli-args.ts'
 
 /**
  * The SchedulerClient of the CLI: AWS's endpoint and credential chain, or SCHEDULER_ENDPOINT (the local endpoint,
@@ -112,19 +113,13 @@ export function registerScheduleCommands(program: Command): void {
         tickMs: opts.tickMs,
         logger,
         invoke: async (payload, info) => {
-          // The handler is typed for the events it declares (API Gateway, prewarm); the scheduler hands it
-          // whatever the schedule's Input is, exactly as Lambda would, so the call is typed at this boundary.
-          const { handler } = (await import('./lambda.ts')) as unknown as {
-            handler: (event: unknown, context: LambdaContext) => Promise<unknown>
-          }
+          // The schedule's Input goes to the handler as it is, exactly as Lambda would hand it over.
+          const { handler } = await import('./lambda.ts')
           return handler(payload, lambdaContext(info.targetArn))
         },
       })
       process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint, port: local.port })}\n`)
-      for (const signal of ['SIGINT', 'SIGTERM'] as const)
-        process.once(signal, () => {
-          local.close().finally(() => process.exit(0))
-        })
+      onSignals(() => local.close())
     })
 }
 
@@ -206,17 +201,4 @@ function formatTable(rows: string[][]): string {
           .trimEnd()}\n`,
     )
     .join('')
-}
-
-function port(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('must be a port number (0–65535)')
-  return n
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer')
-  return n
 }

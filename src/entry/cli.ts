@@ -1,32 +1,9 @@
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import { loadCatalog } from '../config/catalog.ts'
 import { AcpError } from '../errors.ts'
+import { nonNegativeInt, onSignals, port } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
-
-function port(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('must be a port number (0–65535)')
-  return n
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
-  return n
-}
-
-function onSignals(close: () => Promise<void>): void {
-  let closing = false
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (closing) return
-      closing = true
-      close().finally(() => process.exit(0))
-    })
-  }
-}
 
 /** The `acp` command line. */
 export function buildCli(): Command {

@@ -186,7 +186,7 @@ describe('catalog validation', () => {
 
   it('fails clearly on a missing file', async () => {
     await expect(loadCatalog('/nonexistent-dir')).rejects.toThrow(
-      /nonexistent-dir\/queries\.yaml: cannot read/,
+      /nonexistent-dir\/queries\.yaml: cannot be read/,
     )
   })
 
