@@ -1,10 +1,16 @@
 import { type Logger, pino } from 'pino'
 
 /**
- * JSON logs on stdout. The Node server writes asynchronously (lines logged while a write is in flight go out
- * together); Lambda writes synchronously because nothing runs after a response there.
+ * JSON logs on stdout (stderr for commands whose stdout is their result). The Node server writes asynchronously
+ * (lines logged while a write is in flight go out together); Lambda writes synchronously because nothing runs after
+ * a response there.
  */
-export function createLogger(options: { level: string; sync: boolean; name?: string }): Logger {
+export function createLogger(options: {
+  level: string
+  sync: boolean
+  name?: string
+  stream?: 'stdout' | 'stderr'
+}): Logger {
   return pino(
     {
       level: options.level,
@@ -13,7 +19,7 @@ export function createLogger(options: { level: string; sync: boolean; name?: str
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ sync: options.sync }),
+    pino.destination({ sync: options.sync, fd: options.stream === 'stderr' ? 2 : 1 }),
   )
 }
 

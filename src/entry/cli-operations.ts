@@ -42,7 +42,8 @@ async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
     throw new ConfigError(
       'QUERY_ENGINE=local needs ATHENA_ENDPOINT (e.g. the endpoint of `acp local-athena`)',
     )
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', sync: true })
+  // stdout carries the result (`--json`): logs go to stderr.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', sync: true, stream: 'stderr' })
   const deps = await buildDeps(config, { logger, logSync: true, usageFlushMs: 0 })
   try {
     return await run(deps)

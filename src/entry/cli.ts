@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { loadCatalog } from '../config/catalog.ts'
-import { AcpError } from '../errors.ts'
+import { AcpError, ValidationError } from '../errors.ts'
 import { nonNegativeInt, onSignals, port } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
@@ -97,6 +97,8 @@ export function buildCli(): Command {
 try {
   await buildCli().parseAsync(process.argv)
 } catch (err) {
-  process.stderr.write(`acp: ${err instanceof AcpError ? err.message : (err as Error).stack}\n`)
+  const issues =
+    err instanceof ValidationError ? err.issues.map((i) => `\n  ${i.name}: ${i.message}`).join('') : ''
+  process.stderr.write(`acp: ${err instanceof AcpError ? err.message : (err as Error).stack}${issues}\n`)
   process.exit(1)
 }

@@ -5,7 +5,7 @@ import type { CacheKeys } from '../cache/cache-key.ts'
 import { freshnessAt } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
 import { type PrewarmSettings, resolveSet } from '../config/prewarm.ts'
-import { nextFireTime } from '../config/schedule-expression.ts'
+import { nextFireTime, parseScheduleExpression } from '../config/schedule-expression.ts'
 import type { ScheduleDef } from '../config/schedules.ts'
 import type { CanonicalParams } from '../service/parameters.ts'
 import type { QueryService, ResolvedQuery } from '../service/query-service.ts'
@@ -105,8 +105,7 @@ export class Prewarmer {
     const startedAt = now()
     const at = options.scheduledTime ?? new Date(startedAt)
     const nextRun = options.schedule
-      ? (nextFireTime(options.schedule.expression, options.schedule.timezone, at)?.getTime() ??
-        startedAt + this.o.settings.horizonMs)
+      ? (nextRunAfter(options.schedule, at) ?? startedAt + this.o.settings.horizonMs)
       : startedAt + this.o.settings.horizonMs
     const base: PrewarmReport = {
       status: 'completed',
@@ -324,6 +323,16 @@ export class Prewarmer {
       items,
     }
   }
+}
+
+/**
+ * When a schedule runs next after a run due at `at`: a rate fires every interval counted from its own start (so from
+ * this run), a cron or at() expression at its next matching time.
+ */
+export function nextRunAfter(schedule: ScheduleDef, at: Date): number | undefined {
+  const expression = parseScheduleExpression(schedule.expression)
+  if (expression.kind === 'rate') return at.getTime() + expression.intervalMs
+  return nextFireTime(expression, schedule.timezone, at)?.getTime()
 }
 
 /** Why an entry needs a refresh before `refreshBefore`, or undefined when it stays fresh until then. */

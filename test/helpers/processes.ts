@@ -293,3 +293,56 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   return results
 }
+
+export interface NodeRun {
+  /** Exit code (null when killed by a signal). */
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  durationMs: number
+}
+
+/**
+ * Runs `node <args>` to completion and collects its output: the environment is this process's with `env` over it
+ * (an `undefined` value removes a variable). SIGKILLed after `timeoutMs`; registered like every child, so a failing
+ * test never leaves one behind.
+ */
+export function runNode(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { timeoutMs?: number } = {},
+): Promise<NodeRun> {
+  installExitHook()
+  const merged: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, { env: merged, stdio: ['ignore', 'pipe', 'pipe'] })
+  live.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      live.delete(child)
+      resolve({ code, signal, stdout, stderr, durationMs: performance.now() - t0 })
+    })
+  })
+}
+
+/** Runs one `acp` command (`bin/acp.js`, through tsx) to completion; see `runNode`. */
+export function runAcp(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { timeoutMs?: number } = {},
+): Promise<NodeRun> {
+  return runNode([ACP, ...args], env, options)
+}

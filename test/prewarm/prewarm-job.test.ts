@@ -8,9 +8,8 @@ import {
   type PrewarmSettings,
   resolveSet,
 } from '../../src/config/prewarm.ts'
-import { nextFireTime } from '../../src/config/schedule-expression.ts'
 import type { ScheduleDef } from '../../src/config/schedules.ts'
-import { Prewarmer, type PrewarmReport, refreshReason } from '../../src/prewarm/prewarm-job.ts'
+import { nextRunAfter, Prewarmer, type PrewarmReport, refreshReason } from '../../src/prewarm/prewarm-job.ts'
 import { type Stack, startStack } from '../helpers/stack.ts'
 
 const ADMIN = 'admin-key-for-tests'
@@ -60,6 +59,31 @@ describe('refreshReason', () => {
     ['fresh past the next run', e(150), 60, 100, undefined],
   ] as const)('%s', (_name, entry, now, before, expected) => {
     expect(refreshReason(entry, now, before)).toBe(expected)
+  })
+})
+
+describe('nextRunAfter', () => {
+  const schedule = (expression: string, timezone = 'UTC'): ScheduleDef => ({
+    name: 's',
+    expression,
+    timezone,
+    flexibleWindowMinutes: 0,
+    description: '',
+    enabled: true,
+    queries: [],
+    tags: [],
+  })
+  const at = new Date('2024-03-15T06:07:00Z')
+  it.each([
+    ['rate(15 minutes)', 'UTC', '2024-03-15T06:22:00.000Z'],
+    ['rate(1 day)', 'UTC', '2024-03-16T06:07:00.000Z'],
+    ['cron(0 8 * * ? *)', 'UTC', '2024-03-15T08:00:00.000Z'],
+    ['cron(0 8 * * ? *)', 'Europe/Berlin', '2024-03-15T07:00:00.000Z'],
+  ])('%s in %s', (expression, timezone, expected) => {
+    expect(new Date(nextRunAfter(schedule(expression, timezone), at) ?? 0).toISOString()).toBe(expected)
+  })
+  it('an at() in the past has no next run', () => {
+    expect(nextRunAfter(schedule('at(2024-01-01T00:00:00)'), at)).toBeUndefined()
   })
 })
 
@@ -196,9 +220,8 @@ describe('prewarm job (real Redis, local Athena, fake clock)', () => {
     })
     expect(report.items.map((i) => i.query)).toEqual(['top_pages'])
     expect(report.schedule).toBe('pages-only')
-    const next = nextFireTime('rate(2 hours)', 'UTC', new Date(clock))
-    expect(next).not.toBeNull()
-    expect(Date.parse(report.refreshBefore)).toBe((next?.getTime() ?? 0) + DEFAULT_PREWARM.marginMs)
+    // A rate counts from the run itself: the next one is two hours after this one.
+    expect(Date.parse(report.refreshBefore)).toBe(clock + 2 * HOUR + DEFAULT_PREWARM.marginMs)
   })
 
   it('POST /admin/prewarm and GET /admin/stats report what happened', async () => {
