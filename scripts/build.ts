@@ -1,10 +1,19 @@
-// `npm run build`: the Lambda bundle. esbuild bundles src/entry/lambda.ts (which never imports src/local, so DuckDB
-// and the local endpoints stay out) into dist/lambda/index.mjs, exporting `handler` (Lambda handler: index.handler).
-import { mkdir, rm, stat } from 'node:fs/promises'
+// `npm run build`: the Lambda artifact. esbuild bundles src/entry/lambda.ts (which never imports src/local, so
+// DuckDB and the local endpoints stay out) into dist/lambda/index.mjs, exporting `handler` (Lambda handler:
+// index.handler); dist/lambda.zip holds it with the service's configuration files (CONFIG_DIR
+// /var/task/wrangler-free-config). The zip is deterministic (fixed timestamps, sorted entries), so an unchanged
+// build gives Terraform an unchanged source_code_hash.
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { build } from 'esbuild'
+import { zipSync } from 'fflate'
 
 const outdir = 'dist/lambda'
+const zipPath = 'dist/lambda.zip'
+const CONFIG_DIR = 'wrangler-free-config'
+const FIXED_MTIME = new Date('2026-01-01T00:00:00Z')
+
 await rm(outdir, { recursive: true, force: true })
+await rm(zipPath, { force: true })
 await mkdir(outdir, { recursive: true })
 const result = await build({
   entryPoints: { index: 'src/entry/lambda.ts' },
@@ -25,9 +34,20 @@ const result = await build({
   logLevel: 'warning',
 })
 const forbidden = Object.keys(result.metafile.inputs).filter(
-  (f) => f.includes('src/local/') || f.includes('@duckdb'),
+  (f) =>
+    f.includes('src/local/') || f.includes('@duckdb') || f.includes('vitest') || f.includes('testcontainers'),
 )
 if (forbidden.length > 0)
   throw new Error(`the Lambda bundle must not contain dev-only code: ${forbidden.join(', ')}`)
-const { size } = await stat(`${outdir}/index.mjs`)
-process.stdout.write(`${outdir}/index.mjs ${(size / 1024).toFixed(0)} KiB\n`)
+
+const files: Record<string, [Uint8Array, { mtime: Date }]> = {
+  'index.mjs': [await readFile(`${outdir}/index.mjs`), { mtime: FIXED_MTIME }],
+}
+for (const name of (await readdir(CONFIG_DIR)).filter((f) => f.endsWith('.yaml')).sort())
+  files[`${CONFIG_DIR}/${name}`] = [await readFile(`${CONFIG_DIR}/${name}`), { mtime: FIXED_MTIME }]
+await writeFile(zipPath, zipSync(files, { level: 9 }))
+
+const kib = async (file: string) => `${((await stat(file)).size / 1024).toFixed(0)} KiB`
+process.stdout.write(
+  `${outdir}/index.mjs ${await kib(`${outdir}/index.mjs`)}; ${zipPath} ${await kib(zipPath)} (${Object.keys(files).join(', ')})\n`,
+)

@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
@@ -26,6 +27,8 @@ export interface AppDeps {
   accessLog: AccessLog | undefined
   /** Invalidation, prewarm and statistics (the admin routes). */
   operations: Operations
+  /** Allowed browser origins (comma-separated, or `*`); undefined = no CORS. */
+  corsOrigin?: string | undefined
   now?: () => number
 }
 
@@ -41,6 +44,19 @@ async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
     ])
   }
 }
+
+/** The request headers a browser may send (the seed's CORS OPTIONS mock allows the same). */
+const CORS_ALLOW_HEADERS = [
+  'Content-Type',
+  'X-Amz-Date',
+  'Authorization',
+  'X-Api-Key',
+  'X-Amz-Security-Token',
+  'X-Amz-User-Agent',
+  'X-Amzn-Trace-Id',
+  'If-None-Match',
+  'Prefer',
+]
 
 /** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -78,6 +94,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   )
   // Middleware that would do nothing is not registered at all: every layer costs a cache hit a little.
   if (deps.accessLog) app.use(deps.accessLog.middleware())
+  // Before the key checks: a browser's preflight carries no API key. Same headers as API Gateway's OPTIONS mock.
+  if (deps.corsOrigin) {
+    const origins = deps.corsOrigin.split(',').map((o) => o.trim())
+    app.use(
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: CORS_ALLOW_HEADERS,
+        exposeHeaders: ['ETag', 'X-Cache', 'Cache-Status', 'Server-Timing', 'Age', 'Location', 'Retry-After'],
+        maxAge: 600,
+      }),
+    )
+  }
 
   app.get('/health', async (c) => {
     let reason: string | undefined

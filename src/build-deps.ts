@@ -180,6 +180,7 @@ export async function buildDeps(
     accessLog,
     operations,
     usage,
+    corsOrigin: config.corsOrigin,
     ...(options.now ? { now: options.now } : {}),
     runner,
     athena,

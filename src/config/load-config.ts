@@ -64,9 +64,34 @@ const envSchema = z.object({
   LOCAL_ATHENA_MIN_QUERY_MS: intFromEnv(0, 10 * 60_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
+  CORS_ORIGIN: z.string().min(1).optional(),
 })
 
+/**
+ * What a deployed Lambda must be given (the Terraform in infra/ sets them; a test checks it does). Without them it
+ * would run on defaults meant for a laptop: an in-memory cache per container, the `primary` workgroup.
+ */
+export const LAMBDA_REQUIRED_ENV = [
+  'QUERY_ENGINE',
+  'REDIS_URL',
+  'ATHENA_WORKGROUP',
+  'ATHENA_DATABASE',
+  'CACHE_PREFIX',
+  'CONFIG_DIR',
+] as const
+
+/** Fails with one message naming every variable of `names` that is unset (or empty). */
+export function requireEnv(env: Record<string, string | undefined>, names: readonly string[]): void {
+  const missing = names.filter((n) => !env[n])
+  if (missing.length > 0)
+    throw new ConfigError(
+      `Invalid configuration:\n  ${missing.map((n) => `${n}: required here`).join('\n  ')}`,
+    )
+}
+
 export interface AppConfig {
+  /** Allowed browser origin(s) for CORS (comma-separated, or `*`); unset = no CORS headers. */
+  corsOrigin: string | undefined
   port: number
   host: string
   redis: { url: string; commandTimeoutMs: number } | undefined
@@ -169,5 +194,6 @@ export function loadConfig(
     localAthenaMinQueryMs: e.LOCAL_ATHENA_MIN_QUERY_MS ?? options.defaultLocalMinQueryMs ?? 0,
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,
+    corsOrigin: e.CORS_ORIGIN,
   }
 }

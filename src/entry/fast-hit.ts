@@ -19,6 +19,8 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
     if (req.method !== 'GET') return fallback(req, res)
+    // Cross-origin reads take the full path, where the CORS middleware answers for the origin.
+    if (deps.corsOrigin && req.headers.origin !== undefined) return fallback(req, res)
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
     const name =

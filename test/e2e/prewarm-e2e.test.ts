@@ -308,6 +308,10 @@ describe('the source Lambda handler (src/entry/lambda.ts) in a process of its ow
     ]
     const run = await runNode(['--import', 'tsx', 'test/helpers/lambda-runner.ts', JSON.stringify(events)], {
       ...directEnv(`${shared.prefix}:lambda`),
+      // Everything a deployed Lambda must be given (LAMBDA_REQUIRED_ENV).
+      ATHENA_WORKGROUP: 'primary',
+      ATHENA_DATABASE: 'analytics',
+      CONFIG_DIR: './wrangler-free-config',
       LOG_LEVEL: 'silent',
     })
     expect(run.code, run.stderr).toBe(0)
