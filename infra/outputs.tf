@@ -1,0 +1,67 @@
+# Outputs: what clients, `acp schedules sync` and operators need.
+
+output "api_invoke_url" {
+  description = "Base URL of the API stage (append /analytics?measure=...&period=...&start=...)."
+  value       = aws_api_gateway_stage.analytics_api.invoke_url
+}
+
+output "analytics_url" {
+  description = "URL of GET /analytics."
+  value       = "${aws_api_gateway_stage.analytics_api.invoke_url}/analytics"
+}
+
+output "api_key_id" {
+  description = "Id of the dashboards' API key (aws apigateway get-api-key --include-value --api-key <id>)."
+  value       = aws_api_gateway_api_key.analytics_api.id
+}
+
+output "api_key_value" {
+  description = "The dashboards' API key, sent as x-api-key (terraform output -raw api_key_value)."
+  value       = aws_api_gateway_api_key.analytics_api.value
+  sensitive   = true
+}
+
+output "redis_endpoint" {
+  description = "Primary endpoint of the serverless cache (host:port, TLS; reachable from the Lambda's security group only)."
+  value       = "${aws_elasticache_serverless_cache.redis.endpoint[0].address}:${aws_elasticache_serverless_cache.redis.endpoint[0].port}"
+}
+
+output "lambda_function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.analytics_api.function_name
+}
+
+output "lambda_function_arn" {
+  description = "ARN of the Lambda function: PREWARM_TARGET_ARN of acp schedules sync."
+  value       = aws_lambda_function.analytics_api.arn
+}
+
+output "schedule_group_name" {
+  description = "EventBridge Scheduler group of the prewarm schedules: SCHEDULE_GROUP of acp schedules sync."
+  value       = aws_scheduler_schedule_group.prewarm.name
+}
+
+output "scheduler_role_arn" {
+  description = "Role EventBridge Scheduler invokes the Lambda with: SCHEDULER_ROLE_ARN of acp schedules sync."
+  value       = aws_iam_role.scheduler.arn
+}
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup of the service (ATHENA_WORKGROUP)."
+  value       = aws_athena_workgroup.analytics.name
+}
+
+output "athena_results_bucket" {
+  description = "Bucket of Athena's query results."
+  value       = aws_s3_bucket.athena_results.bucket
+}
+
+output "glue_database_name" {
+  description = "Glue database of the analytics table (ATHENA_DATABASE)."
+  value       = aws_glue_catalog_database.analytics.name
+}
+
+output "region" {
+  description = "Region of the deployment (AWS_REGION for acp schedules sync)."
+  value       = var.region
+}

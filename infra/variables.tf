@@ -1,0 +1,402 @@
+# Inputs. Required: vpc_id, private_subnet_ids, data_bucket_name (and private_route_table_ids when
+# create_vpc_endpoints is true). Everything else has a working default.
+
+# --- Naming and region -------------------------------------------------------------------------------------------
+
+variable "region" {
+  type        = string
+  description = "AWS region of every resource (Athena, the data bucket and the VPC must be in it)."
+  default     = "eu-west-2"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region code such as eu-west-2."
+  }
+}
+
+variable "namespace" {
+  type        = string
+  description = "Organisation or product prefix of every name (as in the original article: <namespace>-analytics-api-<environment>)."
+  default     = "acme"
+
+  validation {
+    # Short and lowercase: the results bucket name (<namespace>-analytics-api-<environment>-results-<account id>)
+    # must stay within S3's 63 characters and the serverless cache name within 40.
+    condition     = can(regex("^[a-z][a-z0-9-]{0,11}$", var.namespace))
+    error_message = "namespace must be 1-12 characters: lowercase letters, digits and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "Deployment environment, the last segment of every name (dev, staging, prod, ...)."
+  default     = "dev"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{0,9}$", var.environment))
+    error_message = "environment must be 1-10 lowercase letters and digits, starting with a letter."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Extra tags for every taggable resource."
+  default     = {}
+}
+
+# --- API Gateway -------------------------------------------------------------------------------------------------
+
+variable "stage_name" {
+  type        = string
+  description = "API Gateway stage name (part of the invoke URL)."
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name))
+    error_message = "stage_name may contain only letters, digits, _ and - (1-128 characters)."
+  }
+}
+
+variable "cors_origin" {
+  type        = string
+  description = "The browser origin allowed to call the API (Access-Control-Allow-Origin on preflights, gateway errors and the Lambda's responses): one origin such as https://dashboards.example.com, or *."
+  default     = "*"
+
+  validation {
+    # One origin only: API Gateway's MOCK preflight answers a fixed header value.
+    condition     = var.cors_origin == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", var.cors_origin))
+    error_message = "cors_origin must be * or a single origin like https://dashboards.example.com (scheme, host, optional port; no path, no trailing slash)."
+  }
+}
+
+variable "throttle_rate_limit" {
+  type        = number
+  description = "Usage plan steady-state request rate (requests per second) for the API key."
+  default     = 100
+
+  validation {
+    condition     = var.throttle_rate_limit > 0 && var.throttle_rate_limit <= 10000
+    error_message = "throttle_rate_limit must be > 0 and <= 10000 (the account default regional limit)."
+  }
+}
+
+variable "throttle_burst_limit" {
+  type        = number
+  description = "Usage plan burst (token bucket size) for the API key."
+  default     = 200
+
+  validation {
+    condition     = var.throttle_burst_limit >= 1 && var.throttle_burst_limit <= 5000 && floor(var.throttle_burst_limit) == var.throttle_burst_limit
+    error_message = "throttle_burst_limit must be a whole number between 1 and 5000."
+  }
+}
+
+variable "quota_limit" {
+  type        = number
+  description = "Usage plan quota: requests allowed per quota_period for the API key."
+  default     = 1000000
+
+  validation {
+    condition     = var.quota_limit >= 1 && floor(var.quota_limit) == var.quota_limit
+    error_message = "quota_limit must be a whole number >= 1."
+  }
+}
+
+variable "quota_period" {
+  type        = string
+  description = "Usage plan quota period: DAY, WEEK or MONTH."
+  default     = "MONTH"
+
+  validation {
+    condition     = contains(["DAY", "WEEK", "MONTH"], var.quota_period)
+    error_message = "quota_period must be DAY, WEEK or MONTH."
+  }
+}
+
+variable "api_key_value" {
+  type        = string
+  description = "Value of the dashboards' API key (x-api-key). null = API Gateway generates one (read it with terraform output -raw api_key_value)."
+  default     = null
+  sensitive   = true
+
+  validation {
+    # can() because regex(null) fails; || evaluates both sides.
+    condition     = var.api_key_value == null || can(regex("^[A-Za-z0-9._~+/=-]{20,128}$", var.api_key_value))
+    error_message = "api_key_value must be 20-128 characters (API Gateway's minimum is 20) without spaces or commas."
+  }
+}
+
+variable "admin_api_keys" {
+  type        = list(string)
+  description = "Admin keys (ADMIN_API_KEYS: POST /cache/invalidate, /admin/*, DELETE /executions/{id}), sent as x-api-key. Each is also registered as an API Gateway key so admin calls pass the gateway. Empty = admin routes answer 403."
+  default     = []
+  sensitive   = true
+
+  validation {
+    # 20 characters: API Gateway's minimum for a key value (the service alone would take 8).
+    condition     = alltrue([for k in var.admin_api_keys : can(regex("^[A-Za-z0-9._~+/=-]{20,128}$", k))])
+    error_message = "each admin key must be 20-128 characters without spaces or commas (API Gateway's minimum is 20)."
+  }
+}
+
+# --- Lambda ------------------------------------------------------------------------------------------------------
+
+variable "lambda_zip_path" {
+  type        = string
+  description = "Path of the Lambda artifact built by npm run build (index.mjs + wrangler-free-config/). null = <module>/../dist/lambda.zip (a variable default cannot use path.module)."
+  default     = null
+}
+
+variable "lambda_memory_mb" {
+  type        = number
+  description = "Lambda memory in MB (CPU scales with it; gzip and result conversion are CPU-bound)."
+  default     = 1024
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  type        = number
+  description = "Lambda timeout in seconds. API requests stop waiting at SYNC_DEADLINE_MS (202 + execution); prewarm runs use the rest of the invocation, so allow a few minutes."
+  default     = 300
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 3 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number between 3 and 900."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  type        = number
+  description = "Reserved concurrent executions of the Lambda (also caps the Athena queries it can start). -1 = no reservation (account pool); 0 would disable the function."
+  default     = -1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency >= -1 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency
+    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the Lambda and API Gateway log groups, in days (0 = never expire)."
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' values: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "LOG_LEVEL of the service (pino)."
+  default     = "info"
+
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace", "silent"], var.log_level)
+    error_message = "log_level must be one of fatal, error, warn, info, debug, trace, silent."
+  }
+}
+
+variable "sync_deadline_ms" {
+  type        = number
+  description = "SYNC_DEADLINE_MS: how long a request waits for a miss before answering 202 + /executions/{id}. Must stay below API Gateway's 29 s integration timeout."
+  default     = 25000
+
+  validation {
+    condition     = var.sync_deadline_ms >= 1000 && var.sync_deadline_ms <= 28000 && floor(var.sync_deadline_ms) == var.sync_deadline_ms
+    error_message = "sync_deadline_ms must be a whole number between 1000 and 28000 (API Gateway gives up at 29000)."
+  }
+}
+
+variable "cache_prefix" {
+  type        = string
+  description = "CACHE_PREFIX: first segment of every Redis key, and (with : mapped to -) of the prewarm schedule group <prefix>-prewarm. Use a distinct prefix per environment sharing an account and region, since schedule group names are per region."
+  default     = "acp"
+
+  validation {
+    # The service's rule (letters, digits and : _ . -), at most 56 characters so that "<prefix>-prewarm" fits the
+    # Scheduler's 64-character group names.
+    condition     = can(regex("^[A-Za-z0-9:_.-]{1,56}$", var.cache_prefix))
+    error_message = "cache_prefix may contain only letters, digits and : _ . - (1-56 characters)."
+  }
+}
+
+# --- Network -----------------------------------------------------------------------------------------------------
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of the Lambda, the serverless cache and the VPC endpoints."
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id (vpc-...)."
+  }
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets of the Lambda, the serverless cache and the interface endpoints: one per Availability Zone, two or three AZs recommended."
+
+  validation {
+    condition     = length(var.private_subnet_ids) > 0 && alltrue([for s in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "private_subnet_ids must hold at least one subnet id (subnet-...)."
+  }
+}
+
+variable "private_route_table_ids" {
+  type        = list(string)
+  description = "Route tables of the private subnets; the S3 gateway endpoint is added to them. Required when create_vpc_endpoints is true."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.private_route_table_ids : can(regex("^rtb-[0-9a-f]{8,17}$", r))])
+    error_message = "private_route_table_ids must be route table ids (rtb-...)."
+  }
+}
+
+variable "create_vpc_endpoints" {
+  type        = bool
+  description = "Create the S3 gateway endpoint and the interface endpoints (interface_endpoint_services) so the Lambda reaches AWS without a NAT gateway. Set false when the VPC already has them (private DNS names can exist only once per VPC)."
+  default     = true
+}
+
+variable "interface_endpoint_services" {
+  type        = list(string)
+  description = "AWS services reached through interface endpoints with private DNS (com.amazonaws.<region>.<service>). The Lambda calls Athena; glue is kept for catalog tooling."
+  default     = ["athena", "glue"]
+
+  validation {
+    condition     = contains(var.interface_endpoint_services, "athena") && alltrue([for s in var.interface_endpoint_services : can(regex("^[a-z0-9.-]+$", s))])
+    error_message = "interface_endpoint_services must include athena and contain only service names such as glue or logs."
+  }
+}
+
+# --- Redis (ElastiCache Serverless, Valkey) ----------------------------------------------------------------------
+
+variable "valkey_major_version" {
+  type        = string
+  description = "Major version of the Valkey engine of the serverless cache."
+  default     = "8"
+
+  validation {
+    condition     = contains(["7", "8"], var.valkey_major_version)
+    error_message = "valkey_major_version must be 7 or 8."
+  }
+}
+
+variable "redis_max_data_storage_gb" {
+  type        = number
+  description = "Usage limit of the serverless cache: maximum data stored, in GB (bounds the bill; writes fail beyond it and the service answers from Athena)."
+  default     = 5
+
+  validation {
+    condition     = var.redis_max_data_storage_gb >= 1 && var.redis_max_data_storage_gb <= 5000 && floor(var.redis_max_data_storage_gb) == var.redis_max_data_storage_gb
+    error_message = "redis_max_data_storage_gb must be a whole number between 1 and 5000."
+  }
+}
+
+variable "redis_max_ecpu_per_second" {
+  type        = number
+  description = "Usage limit of the serverless cache: maximum ElastiCache Processing Units per second."
+  default     = 10000
+
+  validation {
+    condition     = var.redis_max_ecpu_per_second >= 1000 && var.redis_max_ecpu_per_second <= 15000000 && floor(var.redis_max_ecpu_per_second) == var.redis_max_ecpu_per_second
+    error_message = "redis_max_ecpu_per_second must be a whole number between 1000 and 15000000."
+  }
+}
+
+# --- Athena, Glue and data ---------------------------------------------------------------------------------------
+
+variable "data_bucket_name" {
+  type        = string
+  description = "Existing S3 bucket holding the Parquet data (<data_prefix>dt=YYYY-MM-DD/*.parquet). Not managed here."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, . and -)."
+  }
+}
+
+variable "data_prefix" {
+  type        = string
+  description = "Key prefix of the analytics table in the data bucket, ending in / (empty = the bucket root). Partitions live at <prefix>dt=YYYY-MM-DD/."
+  default     = "analytics/"
+
+  validation {
+    condition     = var.data_prefix == "" || can(regex("^[^/].*/$", var.data_prefix))
+    error_message = "data_prefix must be empty or end with / and not start with /."
+  }
+}
+
+variable "data_kms_key_arn" {
+  type        = string
+  description = "KMS key encrypting the data bucket (SSE-KMS), so the Lambda may decrypt through S3. null = the data is SSE-S3."
+  default     = null
+
+  validation {
+    condition     = var.data_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.data_kms_key_arn))
+    error_message = "data_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "data_projection_start_date" {
+  type        = string
+  description = "First day (YYYY-MM-DD) of the dt partition projection; the range runs to NOW."
+  default     = "2024-01-01"
+
+  validation {
+    condition     = can(regex("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", var.data_projection_start_date))
+    error_message = "data_projection_start_date must be a date YYYY-MM-DD."
+  }
+}
+
+variable "glue_database_name" {
+  type        = string
+  description = "Glue catalog database of the analytics table (ATHENA_DATABASE; part of every cache key). The catalog's SQL reads FROM analytics in it."
+  default     = "analytics"
+
+  validation {
+    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
+    error_message = "glue_database_name may contain only lowercase letters, digits and _ (Athena-friendly)."
+  }
+}
+
+variable "athena_bytes_scanned_cutoff" {
+  type        = number
+  description = "Workgroup limit on the bytes one query may scan (Athena cancels it beyond); the service reports it as an engine failure. Minimum 10 MB."
+  default     = 10737418240 # 10 GiB
+
+  validation {
+    condition     = var.athena_bytes_scanned_cutoff >= 10485760 && floor(var.athena_bytes_scanned_cutoff) == var.athena_bytes_scanned_cutoff
+    error_message = "athena_bytes_scanned_cutoff must be a whole number of bytes >= 10485760 (10 MB, Athena's minimum)."
+  }
+}
+
+variable "athena_publish_cloudwatch_metrics" {
+  type        = bool
+  description = "Publish the workgroup's query metrics to CloudWatch."
+  default     = true
+}
+
+variable "athena_results_expiration_days" {
+  type        = number
+  description = "Days after which Athena's result files expire (the service keeps results in Redis; Athena's result reuse needs them only for an hour)."
+  default     = 7
+
+  validation {
+    condition     = var.athena_results_expiration_days >= 1 && var.athena_results_expiration_days <= 3650 && floor(var.athena_results_expiration_days) == var.athena_results_expiration_days
+    error_message = "athena_results_expiration_days must be a whole number between 1 and 3650."
+  }
+}
+
+variable "results_bucket_force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete the results bucket with its objects."
+  default     = false
+}

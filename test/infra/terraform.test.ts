@@ -1,0 +1,928 @@
+// Static checks of the Terraform in infra/ (no network, no AWS account): every file is parsed with hcl2json and
+// the resulting JSON is checked for dangling references, API keys on every method, wildcard IAM actions, the
+// Redis/Lambda wiring, the deployment's redeployment hash, Athena/Glue settings and the Scheduler's role.
+// `terraform fmt -check` runs when terraform is on PATH; `terraform validate` and an offline `terraform plan` run
+// when a local provider mirror is available too (TF_PLUGIN_MIRROR, default /opt/tf-plugins).
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { getReferencesInExpression, parse } from '@cdktf/hcl2json'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LAMBDA_REQUIRED_ENV } from '../../src/config/load-config.ts'
+import { loadSchedules, scheduleInput } from '../../src/config/schedules.ts'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const INFRA = join(ROOT, 'infra')
+
+// ---------------------------------------------------------------------------------------------------------------
+// A small model of a Terraform configuration, built from hcl2json's JSON.
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+type Body = { [key: string]: Json }
+
+interface TfModel {
+  /** "aws_type.name" → body */
+  resources: Map<string, Body>
+  /** "type.name" (without "data.") → body */
+  data: Map<string, Body>
+  variables: Map<string, Body>
+  locals: Map<string, Json>
+  outputs: Map<string, Body>
+  /** provider blocks by name */
+  providers: Map<string, Body>
+  /** Declarations seen twice ("resource aws_x.y in b.tf"), which Terraform rejects. */
+  duplicates: string[]
+}
+
+interface Ref {
+  /** "aws_type.name", "data.type.name", "var.name" or "local.name" */
+  ref: string
+  /** Where it was found, e.g. "resource.aws_lambda_function.analytics_api" */
+  where: string
+}
+
+function isBody(value: Json | undefined): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** hcl2json gives every block as a one-element list; this unwraps it (a missing block is undefined). */
+function first(value: Json | undefined): Body | undefined {
+  if (Array.isArray(value)) return isBody(value[0]) ? value[0] : undefined
+  return isBody(value) ? value : undefined
+}
+
+function blocks(value: Json | undefined): Body[] {
+  if (Array.isArray(value)) return value.filter(isBody)
+  return isBody(value) ? [value] : []
+}
+
+function addBlocks(
+  target: Map<string, Body>,
+  kind: string,
+  file: string,
+  duplicates: string[],
+  byType: Json | undefined,
+  twoLevels: boolean,
+): void {
+  if (!isBody(byType)) return
+  for (const [outer, inner] of Object.entries(byType)) {
+    const named: Array<[string, Json]> =
+      twoLevels && isBody(inner)
+        ? Object.entries(inner).map(([name, v]) => [`${outer}.${name}`, v])
+        : [[outer, inner]]
+    for (const [key, value] of named) {
+      const body = first(value)
+      if (!body) continue
+      if (target.has(key)) duplicates.push(`${kind} ${key} in ${file}`)
+      target.set(key, body)
+    }
+  }
+}
+
+async function parseModel(files: Array<{ name: string; content: string }>): Promise<TfModel> {
+  const model: TfModel = {
+    resources: new Map(),
+    data: new Map(),
+    variables: new Map(),
+    locals: new Map(),
+    outputs: new Map(),
+    providers: new Map(),
+    duplicates: [],
+  }
+  for (const { name, content } of files) {
+    const json = (await parse(name, content)) as Body
+    addBlocks(model.resources, 'resource', name, model.duplicates, json.resource, true)
+    addBlocks(model.data, 'data', name, model.duplicates, json.data, true)
+    addBlocks(model.variables, 'variable', name, model.duplicates, json.variable, false)
+    addBlocks(model.outputs, 'output', name, model.duplicates, json.output, false)
+    addBlocks(model.providers, 'provider', name, model.duplicates, json.provider, false)
+    for (const block of blocks(json.locals))
+      for (const [key, value] of Object.entries(block)) {
+        if (model.locals.has(key)) model.duplicates.push(`local ${key} in ${name}`)
+        model.locals.set(key, value)
+      }
+  }
+  return model
+}
+
+async function loadInfra(): Promise<{ model: TfModel; files: string[] }> {
+  const files = (await readdir(INFRA)).filter((f) => f.endsWith('.tf')).sort()
+  const sources = await Promise.all(
+    files.map(async (name) => ({ name, content: await readFile(join(INFRA, name), 'utf8') })),
+  )
+  return { model: await parseModel(sources), files }
+}
+
+/** Every string (and object key) in a JSON value, with where it was found. */
+function* strings(value: Json | undefined, where: string): Generator<{ text: string; where: string }> {
+  if (typeof value === 'string') yield { text: value, where }
+  else if (Array.isArray(value)) for (const v of value) yield* strings(v, where)
+  else if (isBody(value))
+    for (const [k, v] of Object.entries(value)) {
+      yield { text: k, where }
+      yield* strings(v, where)
+    }
+}
+
+/** The `${…}` expressions of a template string; `$${` is an escaped literal and skipped. */
+function expressionsIn(text: string): string[] {
+  const found: string[] = []
+  let i = 0
+  while (i < text.length) {
+    if (text.startsWith('$${', i)) {
+      i += 3
+      continue
+    }
+    if (!text.startsWith('${', i)) {
+      i += 1
+      continue
+    }
+    let depth = 1
+    let j = i + 2
+    while (j < text.length && depth > 0) {
+      if (text[j] === '{') depth += 1
+      else if (text[j] === '}') depth -= 1
+      j += 1
+    }
+    found.push(text.slice(i + 2, j - 1))
+    i = j
+  }
+  return found
+}
+
+// A reference is a traversal root not preceded by an identifier character or a dot (so `data.aws_x.y` is not also
+// read as `aws_x.y`, and `$context.requestId` in a log format is not a reference).
+const REF_PATTERN =
+  /(?<![\w.$-])(data\.[a-z0-9_]+\.[A-Za-z_][\w-]*|aws_[a-z0-9_]+\.[A-Za-z_][\w-]*|var\.[A-Za-z_][\w-]*|local\.[A-Za-z_][\w-]*)/g
+
+/** Normalises a traversal ("data.aws_x.y.json", "aws_x.y.0.id", "var.v") to its declaration's address. */
+function declarationOf(traversal: string): string | undefined {
+  const parts = traversal.split('.')
+  if (parts[0] === 'data') return parts.length >= 3 ? parts.slice(0, 3).join('.') : undefined
+  if (parts[0] === 'var' || parts[0] === 'local')
+    return parts.length >= 2 ? parts.slice(0, 2).join('.') : undefined
+  if (parts[0]?.startsWith('aws_')) return parts.length >= 2 ? parts.slice(0, 2).join('.') : undefined
+  return undefined
+}
+
+/**
+ * The references of one string: a textual scan of its `${…}` expressions, united with the references hcl2json's
+ * own expression parser finds (the parser is exact, the scan also sees inside `for` expressions, which the parser's
+ * reference finder skips).
+ */
+async function referencesIn(text: string): Promise<string[]> {
+  const found = new Set<string>()
+  const expressions = expressionsIn(text)
+  if (expressions.length === 0) return []
+  for (const expression of expressions)
+    for (const match of expression.matchAll(REF_PATTERN)) {
+      const declaration = declarationOf(match[1] ?? '')
+      if (declaration) found.add(declaration)
+    }
+  for (const ref of await getReferencesInExpression('check.tf', text)) {
+    const declaration = declarationOf(ref.value)
+    if (declaration) found.add(declaration)
+  }
+  return [...found]
+}
+
+function* declaredBlocks(model: TfModel): Generator<{ where: string; body: Json }> {
+  for (const [key, body] of model.resources) yield { where: `resource.${key}`, body }
+  for (const [key, body] of model.data) yield { where: `data.${key}`, body }
+  for (const [key, body] of model.variables) yield { where: `variable.${key}`, body }
+  for (const [key, body] of model.outputs) yield { where: `output.${key}`, body }
+  for (const [key, body] of model.locals) yield { where: `local.${key}`, body }
+  for (const [key, body] of model.providers) yield { where: `provider.${key}`, body }
+}
+
+/** Every reference of the configuration, with where it appears. */
+async function allReferences(model: TfModel): Promise<Ref[]> {
+  const refs: Ref[] = []
+  for (const { where, body } of declaredBlocks(model))
+    for (const { text } of strings(body, where))
+      for (const ref of await referencesIn(text)) refs.push({ ref, where })
+  return refs
+}
+
+function isDeclared(model: TfModel, ref: string): boolean {
+  if (ref.startsWith('data.')) return model.data.has(ref.slice('data.'.length))
+  if (ref.startsWith('var.')) return model.variables.has(ref.slice('var.'.length))
+  if (ref.startsWith('local.')) return model.locals.has(ref.slice('local.'.length))
+  return model.resources.has(ref)
+}
+
+/** References to nothing declared, as "ref (in where)". */
+async function undeclaredReferences(model: TfModel): Promise<string[]> {
+  const refs = await allReferences(model)
+  return [
+    ...new Set(refs.filter((r) => !isDeclared(model, r.ref)).map((r) => `${r.ref} (in ${r.where})`)),
+  ].sort()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers over the model.
+
+function resourcesOfType(model: TfModel, type: string): Array<[string, Body]> {
+  return [...model.resources].filter(([key]) => key.startsWith(`${type}.`)).map(([key, body]) => [key, body])
+}
+
+function resource(model: TfModel, address: string): Body {
+  const body = model.resources.get(address)
+  if (!body) throw new Error(`${address} is not declared`)
+  return body
+}
+
+/** The only resource of a type (its address and body). */
+function only(model: TfModel, type: string): [string, Body] {
+  const found = resourcesOfType(model, type)
+  expect(
+    found.map(([k]) => k),
+    `exactly one ${type}`,
+  ).toHaveLength(1)
+  return found[0] as [string, Body]
+}
+
+/** `${aws_x.y.id}` → true when the expression refers to the address. */
+function refersTo(value: Json | undefined, address: string): boolean {
+  const pattern = new RegExp(`(?<![\\w.])${address.replaceAll('.', '\\.')}(?![\\w-])`)
+  return [...strings(value, '')].some(({ text }) => expressionsIn(text).some((e) => pattern.test(e)))
+}
+
+/** The statements of a policy document, `dynamic "statement"` contents included. */
+function statementsOf(doc: Body): Body[] {
+  const direct = blocks(doc.statement)
+  const dynamic = blocks(first(doc.dynamic)?.statement).flatMap((d) => blocks(d.content))
+  return [...direct, ...dynamic]
+}
+
+function stringList(value: Json | undefined): string[] {
+  if (typeof value === 'string') return [value]
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+}
+
+/** The data.aws_iam_policy_document a `policy`/`assume_role_policy` attribute uses. */
+function policyDocument(model: TfModel, value: Json | undefined): [string, Body] {
+  const match = typeof value === 'string' ? /data\.aws_iam_policy_document\.([\w-]+)\.json/.exec(value) : null
+  const name = match?.[1]
+  const doc = name ? model.data.get(`aws_iam_policy_document.${name}`) : undefined
+  if (!name || !doc)
+    throw new Error(`not a reference to a declared aws_iam_policy_document: ${String(value)}`)
+  return [name, doc]
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// terraform on PATH
+
+const CHILD_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', NO_COLOR: '1' }
+
+function terraform(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = CHILD_ENV,
+): SpawnSyncReturns<string> {
+  return spawnSync('terraform', args, { cwd, env, encoding: 'utf8', timeout: 120_000 })
+}
+
+const HAS_TERRAFORM = spawnSync('terraform', ['version'], { env: CHILD_ENV, encoding: 'utf8' }).status === 0
+if (!HAS_TERRAFORM)
+  console.log('test/infra: terraform is not on PATH: skipping fmt -check, console, validate and plan checks')
+
+const MIRROR = process.env.TF_PLUGIN_MIRROR ?? '/opt/tf-plugins'
+const HAS_MIRROR = existsSync(join(MIRROR, 'registry.terraform.io', 'hashicorp', 'aws'))
+if (HAS_TERRAFORM && !HAS_MIRROR)
+  console.log(
+    `test/infra: no hashicorp/aws provider mirror at ${MIRROR} (TF_PLUGIN_MIRROR): skipping validate and plan`,
+  )
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('infra/ (Terraform)', () => {
+  let model: TfModel
+  let files: string[]
+
+  beforeAll(async () => {
+    ;({ model, files } = await loadInfra())
+  })
+
+  it.skipIf(!HAS_TERRAFORM)('is formatted (terraform fmt -check -recursive infra)', () => {
+    const result = terraform(['fmt', '-check', '-recursive', '-diff', 'infra'], ROOT)
+    expect(result.stdout, 'files terraform fmt would change').toBe('')
+    expect(result.status).toBe(0)
+  })
+
+  it('is split into the expected files and every declaration parses once', () => {
+    for (const f of [
+      'versions.tf',
+      'variables.tf',
+      'locals.tf',
+      'api.tf',
+      'lambda.tf',
+      'iam.tf',
+      'redis.tf',
+      'network.tf',
+      'athena.tf',
+      'glue.tf',
+      'scheduler.tf',
+      'outputs.tf',
+    ])
+      expect(files).toContain(f)
+    expect(model.duplicates).toEqual([])
+    expect(model.resources.size).toBeGreaterThan(40)
+  })
+
+  describe('(a) references', () => {
+    it('resolves every aws_*, data.*, var.* and local.* reference to a declaration', async () => {
+      const refs = await allReferences(model)
+      // Not vacuous: the scan sees the configuration's wiring.
+      expect(refs.length).toBeGreaterThan(150)
+      expect(refs.some((r) => r.ref === 'aws_api_gateway_rest_api.analytics_api')).toBe(true)
+      expect(refs.some((r) => r.ref === 'data.aws_iam_policy_document.lambda')).toBe(true)
+      expect(await undeclaredReferences(model)).toEqual([])
+    })
+
+    it('reports undeclared references (the original article’s mistakes)', async () => {
+      const seed = await parseModel([
+        {
+          name: 'seed.tf',
+          content: `
+resource "aws_api_gateway_rest_api" "analytics_api" {
+  name = "analytics_api"
+}
+resource "aws_api_gateway_resource" "analytics_api" {
+  rest_api_id = aws_api_gateway_rest_api.analytics.id
+  parent_id   = aws_api_gateway_rest_api.analytics.root_resource_id
+  path_part   = "analytics"
+}
+resource "aws_api_gateway_request_validator" "analytics_api" {
+  name        = "\${var.namespace}-analytics-api-\${var.environment}"
+  rest_api_id = aws_api_gateway_rest_api.analytics_api.id
+}
+resource "aws_api_gateway_deployment" "analytics_api" {
+  rest_api_id = aws_api_gateway_rest_api.analytics_api.id
+  triggers = {
+    redeployment = sha1(join(",", [
+      jsonencode(aws_api_gateway_rest_api.analytics_api),
+      jsonencode(aws_api_gateway_resource.analytics_api_measure),
+    ]))
+  }
+}
+variable "namespace" {
+  type = string
+}
+locals {
+  ids = [for r in var.regions : data.aws_region.missing.name if local.enabled]
+  template = "s3://bucket/dt=$\${dt}/"
+}
+`,
+        },
+      ])
+      expect(await undeclaredReferences(seed)).toEqual([
+        'aws_api_gateway_resource.analytics_api_measure (in resource.aws_api_gateway_deployment.analytics_api)',
+        'aws_api_gateway_rest_api.analytics (in resource.aws_api_gateway_resource.analytics_api)',
+        'data.aws_region.missing (in local.ids)',
+        'local.enabled (in local.ids)',
+        'var.environment (in resource.aws_api_gateway_request_validator.analytics_api)',
+        'var.regions (in local.ids)',
+      ])
+    })
+
+    it('uses every variable and local it declares', async () => {
+      // A variable's own validation does not count as a use.
+      const refs = await allReferences(model)
+      const used = new Set(refs.filter((r) => !r.where.startsWith('variable.')).map((r) => r.ref))
+      const unused = [
+        ...[...model.variables.keys()].map((v) => `var.${v}`),
+        ...[...model.locals.keys()].map((l) => `local.${l}`),
+      ].filter((name) => !used.has(name))
+      expect(unused).toEqual([])
+    })
+
+    it('gives every variable a type and a description, and every output a description', () => {
+      for (const [name, body] of model.variables) {
+        expect(body.type, `variable ${name} type`).toBeDefined()
+        expect(typeof body.description, `variable ${name} description`).toBe('string')
+      }
+      for (const [name, body] of model.outputs)
+        expect(typeof body.description, `output ${name} description`).toBe('string')
+      for (const key of ['admin_api_keys', 'api_key_value'])
+        expect(model.variables.get(key)?.sensitive, `${key} is sensitive`).toBe(true)
+      expect(model.outputs.get('api_key_value')?.sensitive).toBe(true)
+    })
+  })
+
+  describe('(b) API Gateway', () => {
+    it('requires the API key on every method but OPTIONS, and answers OPTIONS with a MOCK', () => {
+      const methods = resourcesOfType(model, 'aws_api_gateway_method')
+      expect(methods.length).toBeGreaterThanOrEqual(4)
+      const integrations = resourcesOfType(model, 'aws_api_gateway_integration')
+      for (const [address, method] of methods) {
+        const integration = integrations.find(([, i]) => refersTo(i.http_method, address))
+        expect(integration, `${address} has an integration`).toBeDefined()
+        if (method.http_method === 'OPTIONS') {
+          expect(method.api_key_required, `${address} (OPTIONS) needs no key`).not.toBe(true)
+          expect(integration?.[1].type, `${address} is a MOCK`).toBe('MOCK')
+        } else {
+          expect(method.api_key_required, `${address} requires the API key`).toBe(true)
+          expect(integration?.[1].type).toBe('AWS_PROXY')
+          expect(refersTo(integration?.[1].uri, 'aws_lambda_function.analytics_api')).toBe(true)
+        }
+      }
+      expect(methods.map(([, m]) => m.http_method).sort()).toEqual(['ANY', 'GET', 'OPTIONS', 'OPTIONS'])
+    })
+
+    it('validates measure, period and start on GET /analytics and proxies {proxy+} with ANY', () => {
+      const get = resource(model, 'aws_api_gateway_method.analytics_api')
+      expect(get.request_parameters).toMatchObject({
+        'method.request.querystring.measure': true,
+        'method.request.querystring.period': true,
+        'method.request.querystring.start': true,
+      })
+      const [validatorAddress, validator] = only(model, 'aws_api_gateway_request_validator')
+      expect(validator.validate_request_parameters).toBe(true)
+      expect(refersTo(get.request_validator_id, validatorAddress)).toBe(true)
+      expect(resource(model, 'aws_api_gateway_resource.proxy').path_part).toBe('{proxy+}')
+      expect(resource(model, 'aws_api_gateway_method.proxy').http_method).toBe('ANY')
+      expect(resource(model, 'aws_api_gateway_rest_api.analytics_api').binary_media_types).toEqual(['*/*'])
+    })
+
+    it('answers preflights with the CORS headers and var.cors_origin', () => {
+      for (const [address, response] of resourcesOfType(model, 'aws_api_gateway_integration_response')) {
+        const params = response.response_parameters as Body
+        expect(params['method.response.header.Access-Control-Allow-Origin'], address).toBe(
+          "'${var.cors_origin}'",
+        )
+        expect(params['method.response.header.Access-Control-Allow-Headers'], address).toBeDefined()
+        expect(params['method.response.header.Access-Control-Allow-Methods'], address).toMatch(/OPTIONS/)
+      }
+      expect(String(model.locals.get('cors_allow_headers'))).toContain('X-Api-Key')
+    })
+
+    it('logs INFO and metrics for */* with the account CloudWatch role, and throttles with a quota', () => {
+      const [, settings] = only(model, 'aws_api_gateway_method_settings')
+      expect(settings.method_path).toBe('*/*')
+      expect(first(settings.settings)).toMatchObject({ metrics_enabled: true, logging_level: 'INFO' })
+      const [, account] = only(model, 'aws_api_gateway_account')
+      expect(refersTo(account.cloudwatch_role_arn, 'aws_iam_role.api_gateway_cloudwatch')).toBe(true)
+      const [, plan] = only(model, 'aws_api_gateway_usage_plan')
+      expect(first(plan.throttle_settings)).toMatchObject({
+        rate_limit: '${var.throttle_rate_limit}',
+        burst_limit: '${var.throttle_burst_limit}',
+      })
+      expect(first(plan.quota_settings)).toMatchObject({
+        limit: '${var.quota_limit}',
+        period: '${var.quota_period}',
+      })
+      const planKey = resource(model, 'aws_api_gateway_usage_plan_key.analytics_api')
+      expect(refersTo(planKey.key_id, 'aws_api_gateway_api_key.analytics_api')).toBe(true)
+      expect(planKey.key_type).toBe('API_KEY')
+    })
+
+    it('registers the admin keys as API Gateway keys too (one x-api-key passes gateway and service)', () => {
+      const key = resource(model, 'aws_api_gateway_api_key.admin')
+      expect(key.value).toBe('${var.admin_api_keys[count.index]}')
+      const planKey = resource(model, 'aws_api_gateway_usage_plan_key.admin')
+      expect(refersTo(planKey.key_id, 'aws_api_gateway_api_key.admin')).toBe(true)
+      expect(refersTo(planKey.usage_plan_id, 'aws_api_gateway_usage_plan.analytics_api')).toBe(true)
+      const env = first(
+        first(resource(model, 'aws_lambda_function.analytics_api').environment)?.variables as Json,
+      )
+      expect(env?.ADMIN_API_KEYS).toBe('${join(",", var.admin_api_keys)}')
+    })
+
+    it('lets only this API invoke the Lambda', () => {
+      const [, permission] = only(model, 'aws_lambda_permission')
+      expect(permission.principal).toBe('apigateway.amazonaws.com')
+      expect(refersTo(permission.source_arn, 'aws_api_gateway_rest_api.analytics_api')).toBe(true)
+    })
+  })
+
+  describe('(c) IAM', () => {
+    it('has no statement with a wildcard in an action, and * resources only for the VPC ENI calls', () => {
+      const actions: string[] = []
+      for (const [name, doc] of model.data) {
+        if (!name.startsWith('aws_iam_policy_document.')) continue
+        for (const statement of statementsOf(doc)) {
+          const own = [...stringList(statement.actions), ...stringList(statement.not_actions)]
+          expect(own.length, `${name}: statement ${String(statement.sid)} has actions`).toBeGreaterThan(0)
+          actions.push(...own)
+          const resources = stringList(statement.resources)
+          if (resources.includes('*'))
+            expect(
+              own.every((a) => a.startsWith('ec2:')),
+              `${name}: ${String(statement.sid)} on *`,
+            ).toBe(true)
+        }
+      }
+      // Inline policies written with jsonencode(...) or heredoc JSON anywhere else.
+      for (const { where, body } of declaredBlocks(model))
+        for (const { text } of strings(body, where))
+          for (const match of text.matchAll(/"?(?:Not)?Action"?\s*[=:]\s*(\[[^\]]*\]|"[^"]*")/g))
+            actions.push(...(match[1]?.match(/"([^"]*)"/g) ?? []).map((a) => a.slice(1, -1)))
+      expect(actions.length).toBeGreaterThan(20)
+      expect(actions.filter((a) => a.includes('*'))).toEqual([])
+    })
+
+    it('scopes the Lambda to its workgroup, database, data prefix, results prefix and log group', () => {
+      const [, doc] = policyDocument(model, resource(model, 'aws_iam_role_policy.lambda').policy)
+      const bySid = new Map(statementsOf(doc).map((s) => [String(s.sid), s]))
+      const athena = bySid.get('AthenaWorkgroup')
+      expect(stringList(athena?.actions).sort()).toEqual(
+        [
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:GetWorkGroup',
+          'athena:StartQueryExecution',
+          'athena:StopQueryExecution',
+        ].sort(),
+      )
+      expect(stringList(athena?.resources)).toEqual(['${aws_athena_workgroup.analytics.arn}'])
+      expect(stringList(bySid.get('GlueCatalogRead')?.resources).join(' ')).toMatch(
+        /:catalog.*database\/.*table\//,
+      )
+      expect(stringList(bySid.get('DataRead')?.resources)).toEqual([
+        'arn:${local.partition}:s3:::${var.data_bucket_name}/${var.data_prefix}*',
+      ])
+      expect(first(bySid.get('DataList')?.condition)).toMatchObject({ variable: 's3:prefix' })
+      expect(stringList(bySid.get('ResultsObjects')?.resources)).toEqual([
+        '${aws_s3_bucket.athena_results.arn}/${local.results_prefix}*',
+      ])
+      expect(stringList(bySid.get('OwnLogs')?.resources)).toEqual([
+        '${aws_cloudwatch_log_group.lambda.arn}:*',
+      ])
+      expect(stringList(bySid.get('VpcNetworkInterfaces')?.actions)).toContain('ec2:CreateNetworkInterface')
+    })
+  })
+
+  describe('(d) Redis', () => {
+    it('is a serverless Valkey cache reached over TLS from the Lambda’s security group only', () => {
+      const [cacheAddress, cache] = only(model, 'aws_elasticache_serverless_cache')
+      expect(cache.engine).toBe('valkey')
+      expect(cache.major_engine_version).toBe('${var.valkey_major_version}')
+      expect(first(cache.cache_usage_limits)).toBeDefined()
+
+      const lambda = resource(model, 'aws_lambda_function.analytics_api')
+      const env = first(first(lambda.environment)?.variables as Json) ?? {}
+      expect(String(env.REDIS_URL)).toMatch(/^rediss:\/\//)
+      expect(refersTo(env.REDIS_URL, cacheAddress)).toBe(true)
+
+      const lambdaSgs = stringList(first(lambda.vpc_config)?.security_group_ids)
+      expect(lambdaSgs).toEqual(['${aws_security_group.lambda.id}'])
+      const cacheSgs = stringList(cache.security_group_ids)
+      expect(cacheSgs).toHaveLength(1)
+      const redisSg = /aws_security_group\.([\w-]+)\.id/.exec(cacheSgs[0] ?? '')?.[0]?.replace(/\.id$/, '')
+      expect(redisSg).toBe('aws_security_group.redis')
+
+      // No inline rules on the group itself; every ingress rule on it comes from the Lambda's group.
+      const group = resource(model, redisSg as string)
+      expect(group.ingress).toBeUndefined()
+      const rules = [
+        ...resourcesOfType(model, 'aws_vpc_security_group_ingress_rule'),
+        ...resourcesOfType(model, 'aws_security_group_rule').filter(([, r]) => r.type === 'ingress'),
+      ].filter(([, r]) => refersTo(r.security_group_id, redisSg as string))
+      expect(rules.length).toBeGreaterThan(0)
+      for (const [address, rule] of rules) {
+        const source = rule.referenced_security_group_id ?? rule.source_security_group_id
+        expect(source, address).toBe('${aws_security_group.lambda.id}')
+        for (const key of ['cidr_ipv4', 'cidr_ipv6', 'cidr_blocks', 'ipv6_cidr_blocks', 'prefix_list_id'])
+          expect(rule[key], `${address} ${key}`).toBeUndefined()
+        expect(Number(rule.from_port)).toBeGreaterThanOrEqual(6379)
+        expect(Number(rule.to_port)).toBeLessThanOrEqual(6380)
+      }
+    })
+  })
+
+  describe('(e) Lambda', () => {
+    it('sets every LAMBDA_REQUIRED_ENV name, QUERY_ENGINE=athena and never AWS_REGION', () => {
+      const lambda = resource(model, 'aws_lambda_function.analytics_api')
+      const env = first(first(lambda.environment)?.variables as Json) ?? {}
+      for (const name of LAMBDA_REQUIRED_ENV) expect(Object.keys(env), name).toContain(name)
+      expect(env.QUERY_ENGINE).toBe('athena')
+      expect(env.CONFIG_DIR).toBe('${local.lambda_config_dir}')
+      expect(model.locals.get('lambda_config_dir')).toBe('/var/task/wrangler-free-config')
+      expect(Object.keys(env)).not.toContain('AWS_REGION')
+      for (const name of ['ATHENA_OUTPUT_LOCATION', 'API_KEYS', 'ADMIN_API_KEYS', 'CORS_ORIGIN', 'LOG_LEVEL'])
+        expect(Object.keys(env), name).toContain(name)
+      expect(refersTo(env.API_KEYS, 'aws_api_gateway_api_key.analytics_api')).toBe(true)
+      expect(refersTo(env.SYNC_DEADLINE_MS, 'var.sync_deadline_ms')).toBe(true)
+    })
+
+    it('runs nodejs22.x on arm64 from the built zip, in the VPC, after its log group', () => {
+      const lambda = resource(model, 'aws_lambda_function.analytics_api')
+      expect(lambda).toMatchObject({
+        runtime: 'nodejs22.x',
+        architectures: ['arm64'],
+        handler: 'index.handler',
+        filename: '${local.lambda_zip_path}',
+        source_code_hash: '${filebase64sha256(local.lambda_zip_path)}',
+        memory_size: '${var.lambda_memory_mb}',
+        timeout: '${var.lambda_timeout_seconds}',
+        reserved_concurrent_executions: '${var.lambda_reserved_concurrency}',
+      })
+      expect(String(model.locals.get('lambda_zip_path'))).toContain('/../dist/lambda.zip')
+      expect(stringList(lambda.depends_on)).toContain('${aws_cloudwatch_log_group.lambda}')
+      expect(resource(model, 'aws_cloudwatch_log_group.lambda').name).toBe(
+        '/aws/lambda/${local.function_name}',
+      )
+      expect(stringList(first(lambda.vpc_config)?.subnet_ids)).toEqual(['${var.private_subnet_ids}'])
+    })
+
+    it('validates the sync deadline below API Gateway’s 29 s', () => {
+      const validation = first(model.variables.get('sync_deadline_ms')?.validation)
+      expect(String(validation?.condition)).toMatch(/<= 28000/)
+    })
+  })
+
+  describe('(f) deployment', () => {
+    it('redeploys on a hash of only declared resources, covering every method, integration and response', async () => {
+      const [, deployment] = only(model, 'aws_api_gateway_deployment')
+      const trigger = first(deployment.triggers)?.redeployment
+      expect(typeof trigger).toBe('string')
+      const hashed = new Set(await referencesIn(String(trigger)))
+      for (const ref of hashed) expect(isDeclared(model, ref), `${ref} is declared`).toBe(true)
+      for (const type of [
+        'aws_api_gateway_resource',
+        'aws_api_gateway_method',
+        'aws_api_gateway_integration',
+        'aws_api_gateway_method_response',
+        'aws_api_gateway_integration_response',
+        'aws_api_gateway_gateway_response',
+        'aws_api_gateway_request_validator',
+      ])
+        for (const [address] of resourcesOfType(model, type))
+          expect(hashed.has(address), `${address} is in the redeployment hash`).toBe(true)
+      expect(first(deployment.lifecycle)?.create_before_destroy).toBe(true)
+    })
+  })
+
+  describe('(g) Athena and Glue', () => {
+    it('enforces the workgroup configuration with engine v3 and a bytes-scanned cutoff', () => {
+      const [, workgroup] = only(model, 'aws_athena_workgroup')
+      const config = first(workgroup.configuration)
+      expect(config?.enforce_workgroup_configuration).toBe(true)
+      expect(first(config?.engine_version)?.selected_engine_version).toBe('Athena engine version 3')
+      expect(config?.bytes_scanned_cutoff_per_query).toBe('${var.athena_bytes_scanned_cutoff}')
+      expect(
+        String(first(model.variables.get('athena_bytes_scanned_cutoff')?.validation)?.condition),
+      ).toMatch(/>= 10485760/)
+      expect(config?.publish_cloudwatch_metrics_enabled).toBeDefined()
+      expect(first(config?.result_configuration)?.output_location).toBe('${local.athena_output_location}')
+      expect(String(model.locals.get('athena_output_location'))).toContain(
+        'aws_s3_bucket.athena_results.bucket',
+      )
+    })
+
+    it('encrypts, blocks public access to and expires the results bucket', () => {
+      const bucket = 'aws_s3_bucket.athena_results'
+      const forBucket = (type: string) => {
+        const found = resourcesOfType(model, type).filter(([, r]) => refersTo(r.bucket, bucket))
+        expect(
+          found.map(([a]) => a),
+          `${type} of ${bucket}`,
+        ).toHaveLength(1)
+        return (found[0] as [string, Body])[1]
+      }
+      const sse = first(
+        first(forBucket('aws_s3_bucket_server_side_encryption_configuration').rule)
+          ?.apply_server_side_encryption_by_default as Json,
+      )
+      expect(['AES256', 'aws:kms']).toContain(sse?.sse_algorithm)
+      expect(forBucket('aws_s3_bucket_public_access_block')).toMatchObject({
+        block_public_acls: true,
+        block_public_policy: true,
+        ignore_public_acls: true,
+        restrict_public_buckets: true,
+      })
+      const rule = first(forBucket('aws_s3_bucket_lifecycle_configuration').rule)
+      expect(rule?.status).toBe('Enabled')
+      expect(first(rule?.filter)?.prefix).toBe('${local.results_prefix}')
+      expect(first(rule?.expiration)?.days).toBe('${var.athena_results_expiration_days}')
+    })
+
+    it('declares the analytics table over Parquet with partition projection on dt', () => {
+      const table = resource(model, 'aws_glue_catalog_table.analytics')
+      expect(table.name).toBe('${local.table_name}')
+      expect(model.locals.get('table_name')).toBe('analytics')
+      expect(refersTo(table.database_name, 'aws_glue_catalog_database.analytics')).toBe(true)
+      const params = table.parameters as Body
+      expect(params).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.format': 'yyyy-MM-dd',
+        'projection.dt.range': '${var.data_projection_start_date},NOW',
+        'projection.dt.interval': '1',
+        'projection.dt.interval.unit': 'DAYS',
+      })
+      // `$${dt}` is Athena's placeholder, escaped from Terraform's interpolation.
+      expect(params['storage.location.template']).toBe('${local.data_location}dt=$${dt}/')
+      expect(blocks(table.partition_keys).map((k) => [k.name, k.type])).toEqual([['dt', 'string']])
+      const storage = first(table.storage_descriptor)
+      expect(first(storage?.ser_de_info)?.serialization_library).toMatch(/ParquetHiveSerDe/)
+      expect(blocks(storage?.columns).map((c) => `${String(c.name)} ${String(c.type)}`)).toEqual([
+        'event_time timestamp',
+        'measure string',
+        'value double',
+        'page string',
+        'country string',
+        'device string',
+      ])
+    })
+  })
+
+  describe('(h) EventBridge Scheduler', () => {
+    it('gives the Scheduler a role that may only invoke the function', () => {
+      const [scheduleAddress, schedule] = only(model, 'aws_scheduler_schedule')
+      const target = first(schedule.target)
+      expect(refersTo(target?.arn, 'aws_lambda_function.analytics_api'), scheduleAddress).toBe(true)
+      const roleAddress = /aws_iam_role\.[\w-]+/.exec(String(target?.role_arn))?.[0] as string
+      const role = resource(model, roleAddress)
+
+      const [, assume] = policyDocument(model, role.assume_role_policy)
+      const trust = statementsOf(assume)
+      expect(trust).toHaveLength(1)
+      expect(stringList(first(trust[0]?.principals)?.identifiers)).toEqual(['scheduler.amazonaws.com'])
+      expect(first(trust[0]?.condition)).toMatchObject({ variable: 'aws:SourceAccount' })
+
+      expect(
+        [
+          ...resourcesOfType(model, 'aws_iam_role_policy_attachment'),
+          ...resourcesOfType(model, 'aws_iam_policy_attachment'),
+        ].filter(([, a]) => refersTo(a.role ?? a.roles, roleAddress)),
+        'no managed policies on the Scheduler role',
+      ).toEqual([])
+      const policies = resourcesOfType(model, 'aws_iam_role_policy').filter(([, p]) =>
+        refersTo(p.role, roleAddress),
+      )
+      expect(policies).toHaveLength(1)
+      for (const [, policy] of policies) {
+        const [, doc] = policyDocument(model, policy.policy)
+        const statements = statementsOf(doc)
+        expect(statements.length).toBeGreaterThan(0)
+        for (const statement of statements) {
+          expect(statement.effect ?? 'Allow').toBe('Allow')
+          expect(stringList(statement.actions)).toEqual(['lambda:InvokeFunction'])
+          expect(statement.not_actions).toBeUndefined()
+          const resources = stringList(statement.resources)
+          expect(resources.length).toBeGreaterThan(0)
+          for (const r of resources)
+            expect(r).toMatch(/^\$\{aws_lambda_function\.analytics_api\.arn\}(:\*)?$/)
+        }
+      }
+    })
+
+    it('names the group <cache_prefix>-prewarm and fires every-15-minutes on time with retries', () => {
+      const [groupAddress, group] = only(model, 'aws_scheduler_schedule_group')
+      expect(group.name).toBe('${local.schedule_group_name}')
+      expect(model.locals.get('schedule_group_name')).toBe('${replace(var.cache_prefix, ":", "-")}-prewarm')
+      const [, schedule] = only(model, 'aws_scheduler_schedule')
+      expect(refersTo(schedule.group_name, groupAddress)).toBe(true)
+      expect(first(schedule.flexible_time_window)?.mode).toBe('OFF')
+      expect(first(first(schedule.target)?.retry_policy)).toBeDefined()
+      expect(first(schedule.target)?.input).toBe('${local.prewarm_schedule_input}')
+    })
+
+    it('defines every-15-minutes exactly as schedules.yaml, so `acp schedules sync` leaves it alone', async () => {
+      const yaml = (await loadSchedules(join(ROOT, 'wrangler-free-config'))).find(
+        (s) => s.name === 'every-15-minutes',
+      )
+      expect(yaml).toBeDefined()
+      expect(model.locals.get('prewarm_schedule')).toEqual({
+        name: yaml?.name,
+        expression: yaml?.expression,
+        timezone: yaml?.timezone,
+        description: yaml?.description,
+      })
+      expect(yaml?.flexibleWindowMinutes).toBe(0)
+      expect(yaml?.enabled).toBe(true)
+    })
+
+    it.skipIf(!HAS_TERRAFORM)(
+      'sends the service’s Input, with a literal <aws.scheduler.scheduled-time>',
+      async () => {
+        // Evaluate local.prewarm_schedule_input with terraform console (no providers needed) after inlining the
+        // literal locals it uses. Console prints the string quoted, JSON-compatible for these characters, so an
+        // escaped \u003c would show up as such.
+        const template = String(model.locals.get('prewarm_schedule_input'))
+        const [expression] = expressionsIn(template)
+        expect(`\${${expression}}`).toBe(template)
+        const schedule = model.locals.get('prewarm_schedule') as Body
+        const inlined = String(expression).replace(/local\.prewarm_schedule\.(\w+)/g, (_, key: string) =>
+          JSON.stringify(schedule[key]),
+        )
+        expect(inlined).not.toMatch(/\b(local|var|aws_\w+|data)\./)
+        const dir = await mkdtemp(join(tmpdir(), 'acp-tf-console-'))
+        try {
+          // console reads its input line by line: the (multi-line) expression goes into a local.
+          await writeFile(join(dir, 'main.tf'), `locals {\n  input = ${inlined}\n}\n`)
+          const result = spawnSync('terraform', ['console'], {
+            cwd: dir,
+            env: CHILD_ENV,
+            input: 'local.input\n',
+            encoding: 'utf8',
+            timeout: 60_000,
+          })
+          expect(result.status, result.stderr).toBe(0)
+          const input = JSON.parse(result.stdout.trim()) as string
+          expect(input).toBe(scheduleInput('every-15-minutes'))
+        } finally {
+          await rm(dir, { recursive: true, force: true })
+        }
+      },
+    )
+  })
+
+  describe.skipIf(!HAS_TERRAFORM || !HAS_MIRROR)('with the local provider mirror', () => {
+    let dir: string
+    let cliConfig: string
+    let env: NodeJS.ProcessEnv
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'acp-tf-'))
+      for (const f of files) await writeFile(join(dir, f), await readFile(join(INFRA, f)))
+      cliConfig = join(dir, 'terraform.rc')
+      // The mirror is linked, not copied; nothing is fetched from the registry.
+      await writeFile(
+        cliConfig,
+        `provider_installation {\n  filesystem_mirror {\n    path = ${JSON.stringify(MIRROR)}\n  }\n}\n`,
+      )
+      env = { ...CHILD_ENV, TF_CLI_CONFIG_FILE: cliConfig, AWS_EC2_METADATA_DISABLED: 'true' }
+      const init = terraform(['init', '-backend=false', '-input=false'], dir, env)
+      expect(init.status, init.stderr).toBe(0)
+    }, 120_000)
+
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true })
+    })
+
+    it('validates', () => {
+      const result = terraform(['validate', '-json'], dir, env)
+      const report = JSON.parse(result.stdout) as { valid: boolean; diagnostics: unknown[] }
+      expect(report.diagnostics).toEqual([])
+      expect(report.valid).toBe(true)
+    })
+
+    it('plans offline (fake credentials, account id stubbed) with the required variables only', async () => {
+      // Overrides keep the plan off the network: no credential check, no STS for the account id.
+      await writeFile(
+        join(dir, 'zz_offline_override.tf'),
+        `provider "aws" {
+  access_key                  = "AKIAOFFLINEPLANONLY0"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}
+data "aws_caller_identity" "current" {
+  count = 0
+}
+data "aws_partition" "current" {
+  count = 0
+}
+locals {
+  account_id = "123456789012"
+  partition  = "aws"
+}
+`,
+      )
+      const zip = join(dir, 'lambda.zip')
+      await writeFile(zip, 'not a real artifact')
+      const vars = [
+        '-var=vpc_id=vpc-0123456789abcdef0',
+        '-var=private_subnet_ids=["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]',
+        '-var=private_route_table_ids=["rtb-0123456789abcdef0"]',
+        '-var=data_bucket_name=my-analytics-data',
+        `-var=lambda_zip_path=${zip}`,
+        '-var=admin_api_keys=["an-admin-key-of-20-chars-or-more"]',
+      ]
+      const plan = terraform(['plan', '-input=false', '-lock=false', '-out=plan.bin', ...vars], dir, env)
+      expect(plan.status, plan.stderr).toBe(0)
+      const show = terraform(['show', '-json', 'plan.bin'], dir, env)
+      expect(show.status, show.stderr).toBe(0)
+      const json = JSON.parse(show.stdout) as {
+        resource_changes: Array<{ address: string; mode: string; change: { actions: string[]; after: Body } }>
+      }
+      const managed = json.resource_changes.filter((r) => r.mode === 'managed')
+      expect(managed.every((r) => r.change.actions.join() === 'create')).toBe(true)
+      for (const address of model.resources.keys())
+        expect(
+          managed.some((r) => r.address === address || r.address.startsWith(`${address}[`)),
+          `${address} is planned`,
+        ).toBe(true)
+      const after = (address: string) =>
+        json.resource_changes.find((r) => r.address === address)?.change.after
+      expect(first(after('aws_scheduler_schedule.prewarm')?.target)?.input).toBe(
+        scheduleInput('every-15-minutes'),
+      )
+      expect(after('aws_scheduler_schedule_group.prewarm')?.name).toBe('acp-prewarm')
+      expect(
+        (after('aws_glue_catalog_table.analytics')?.parameters as Body)['storage.location.template'],
+      ).toBe('s3://my-analytics-data/analytics/dt=${dt}/')
+      expect(
+        first(first(after('aws_athena_workgroup.analytics')?.configuration)?.result_configuration)
+          ?.output_location,
+      ).toBe('s3://acme-analytics-api-dev-results-123456789012/results/')
+    })
+  })
+})
