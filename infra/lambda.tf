@@ -33,8 +33,10 @@ resource "aws_lambda_function" "analytics_api" {
   # test checks this list) plus the deployment's settings. AWS_REGION is set by Lambda itself (reserved).
   environment {
     variables = {
-      QUERY_ENGINE           = "athena"
-      REDIS_URL              = "rediss://${aws_elasticache_serverless_cache.redis.endpoint[0].address}:${aws_elasticache_serverless_cache.redis.endpoint[0].port}"
+      QUERY_ENGINE = "athena"
+      REDIS_URL    = "rediss://${aws_elasticache_serverless_cache.redis.endpoint[0].address}:${aws_elasticache_serverless_cache.redis.endpoint[0].port}"
+      # ElastiCache Serverless speaks only the Cluster protocol.
+      REDIS_CLUSTER          = "true"
       ATHENA_WORKGROUP       = aws_athena_workgroup.analytics.name
       ATHENA_DATABASE        = aws_glue_catalog_database.analytics.name
       ATHENA_OUTPUT_LOCATION = local.athena_output_location

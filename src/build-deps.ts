@@ -1,5 +1,5 @@
 import { AthenaClient } from '@aws-sdk/client-athena'
-import { Redis } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AppDeps } from './app.ts'
 import { AthenaRunner } from './athena/athena-runner.ts'
@@ -25,7 +25,7 @@ export interface Deps extends AppDeps {
   runner: AthenaRunner
   athena: AthenaClient
   keys: CacheKeys
-  redis: Redis | undefined
+  redis: Redis | Cluster | undefined
   usage: UsageRecorder
   close(): Promise<void>
 }
@@ -33,9 +33,18 @@ export interface Deps extends AppDeps {
 /** Popularity buckets are hourly: prewarm looks at windows of hours to days. */
 const POPULARITY_BUCKET_MS = 3_600_000
 
-/** Connects to Redis with settings that fail fast: a slow cache must never hold a dashboard read hostage. */
-export async function connectRedis(url: string, commandTimeoutMs: number, logger: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
+/**
+ * Connects to Redis with settings that fail fast: a slow cache must never hold a dashboard read hostage. With
+ * `cluster` (REDIS_CLUSTER, e.g. ElastiCache Serverless, which speaks only the Cluster protocol) the URL is the seed
+ * node of a Cluster client.
+ */
+export async function connectRedis(
+  url: string,
+  commandTimeoutMs: number,
+  logger: Logger,
+  cluster = false,
+): Promise<Redis | Cluster> {
+  const options: RedisOptions = {
     enableOfflineQueue: false,
     // One timer per connection ("no reply for this long": the socket is dropped and pending commands fail) rather
     // than ioredis's commandTimeout, which arms a timer per command: at tens of thousands of hits a second those
@@ -45,10 +54,29 @@ export async function connectRedis(url: string, commandTimeoutMs: number, logger
     connectTimeout: 2_000,
     lazyConnect: true,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+  }
+  let redis: Redis | Cluster
+  if (cluster) {
+    const { hostname, port, protocol, username, password } = new URL(url)
+    redis = new Cluster([{ host: hostname, port: Number(port || 6379) }], {
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+      // TLS certificates name the configuration endpoint, not the nodes' addresses the cluster announces.
+      dnsLookup: (address, callback) => callback(null, address),
+      redisOptions: {
+        ...options,
+        ...(protocol === 'rediss:' ? { tls: {} } : {}),
+        ...(username ? { username: decodeURIComponent(username) } : {}),
+        ...(password ? { password: decodeURIComponent(password) } : {}),
+      },
+    })
+  } else {
     // Commands issued in one event-loop turn (many concurrent hits) go out in one write: a syscall per GET was
     // the largest single cost of a cache hit under load.
-    enableAutoPipelining: true,
-  })
+    redis = new Redis(url, { ...options, enableAutoPipelining: true })
+  }
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))
   try {
     await redis.connect()
@@ -87,7 +115,7 @@ export async function buildDeps(
   const redis =
     options.store || !config.redis
       ? undefined
-      : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger)
+      : await connectRedis(config.redis.url, config.redis.commandTimeoutMs, logger, config.redis.cluster)
   const inner: CacheStore =
     options.store ??
     (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
@@ -145,7 +173,12 @@ export async function buildDeps(
   })
   // Invalidations are announced on a channel so that every process drops its in-process tier at once (it would
   // otherwise serve an invalidated entry for up to L1_TTL_MS).
-  const subscriber = redis && config.l1.ttlMs > 0 ? redis.duplicate({ enableOfflineQueue: true }) : undefined
+  const subscriber =
+    redis && config.l1.ttlMs > 0
+      ? redis instanceof Cluster
+        ? redis.duplicate(undefined, { enableOfflineQueue: true })
+        : redis.duplicate({ enableOfflineQueue: true })
+      : undefined
   if (subscriber) {
     subscriber.on('error', () => {})
     subscriber.on('message', () => service.dropL1())

@@ -37,7 +37,8 @@ export interface CacheStore {
   getFields(hashKey: string, fields: readonly string[]): Promise<Array<string | null>>
   /**
    * Stamps an invalidation into generation hashes, atomically across all of them (see generations.ts): the whole
-   * query when `entryId` is absent, else that one entry. Resolves to the stamp written into each hash.
+   * query when `entryId` is absent, else that one entry. Resolves to the stamp written into each hash. The keys must
+   * share a hash tag (one Cluster slot).
    */
   bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string): Promise<number[]>
   /** Adds to counters of a hash (HINCRBY). */
@@ -46,7 +47,10 @@ export interface CacheStore {
   getCounters(hashKey: string): Promise<Record<string, number>>
   /** Adds to members' scores in a sorted set and (re)sets its time to live. */
   incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void>
-  /** The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. */
+  /**
+   * The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. The keys must
+   * share a hash tag (one Cluster slot).
+   */
   topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
   /** Resolves when the backend answers; rejects otherwise. */
   ping(): Promise<void>

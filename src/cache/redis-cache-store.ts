@@ -43,6 +43,7 @@ type ScriptClient = (Redis | Cluster) & {
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis'
   private readonly client: ScriptClient
+  private readonly cluster: boolean
 
   constructor(client: Redis | Cluster) {
     // defineCommand sends EVALSHA and falls back to EVAL once per connection: no script text on every call.
@@ -52,6 +53,7 @@ export class RedisCacheStore implements CacheStore {
       client.defineCommand('acpBumpGenerations', { lua: BUMP_GENERATIONS })
     }
     this.client = client as ScriptClient
+    this.cluster = client.isCluster
   }
 
   get(key: string): Promise<Buffer | null> {
@@ -60,7 +62,8 @@ export class RedisCacheStore implements CacheStore {
 
   async getMany(keys: readonly string[]): Promise<Array<Buffer | null>> {
     if (keys.length === 0) return []
-    // MGET would fail across Cluster slots; a pipeline of GETs is one round trip on both topologies.
+    // MGET and explicit pipelines fail across Cluster slots; there, separate GETs are auto-pipelined per node.
+    if (this.cluster) return Promise.all(keys.map((k) => this.client.getBuffer(k)))
     const pipeline = this.client.pipeline()
     for (const key of keys) pipeline.getBuffer(key)
     const replies = (await pipeline.exec()) ?? []
@@ -88,6 +91,8 @@ export class RedisCacheStore implements CacheStore {
 
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0
+    if (this.cluster)
+      return (await Promise.all(keys.map((k) => this.client.del(k)))).reduce((a, b) => a + b, 0)
     const pipeline = this.client.pipeline()
     for (const key of keys) pipeline.del(key)
     const replies = (await pipeline.exec()) ?? []

@@ -29,6 +29,7 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv(1, 60_000).default(500),
+  REDIS_CLUSTER: bool.default(false),
   QUERY_ENGINE: z.enum(['local', 'athena']).optional(),
   ATHENA_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -94,7 +95,8 @@ export interface AppConfig {
   corsOrigin: string | undefined
   port: number
   host: string
-  redis: { url: string; commandTimeoutMs: number } | undefined
+  /** `cluster`: connect with the Cluster protocol (ElastiCache Serverless, Redis Cluster). */
+  redis: { url: string; commandTimeoutMs: number; cluster: boolean } | undefined
   engine: QueryEngineMode
   athena: {
     /** Unset = AWS's regional endpoint; set for the local endpoint or a proxy. */
@@ -162,7 +164,9 @@ export function loadConfig(
   return {
     port: e.PORT,
     host: e.HOST,
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
+    redis: e.REDIS_URL
+      ? { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS, cluster: e.REDIS_CLUSTER }
+      : undefined,
     engine,
     athena: {
       endpoint: e.ATHENA_ENDPOINT,

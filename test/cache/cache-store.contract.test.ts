@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { connectRedis } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { generationFields, parseGenerations, validityOf } from '../../src/cache/generations.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
+import { createLogger } from '../../src/logger.ts'
 import { testRedis } from '../helpers/redis-client.ts'
+import { spawnRedisCluster } from '../helpers/redis-server.ts'
 
 interface Harness {
   store: CacheStore
@@ -103,7 +106,8 @@ function contract(name: string, make: () => Promise<Harness>): void {
     })
 
     it('bumpGenerations: strictly increasing stamps, per entry or per query, atomically over several hashes', async () => {
-      const [g1, g2] = [h.key('ga'), h.key('gb')]
+      // Keys of one multi-key call share a hash tag (one Cluster slot), as the service's do.
+      const [g1, g2] = [h.key('{g}:a'), h.key('{g}:b')]
       const [a] = await h.store.bumpGenerations([g1], 'expire', 'entry1')
       const [b] = await h.store.bumpGenerations([g1], 'delete', 'entry1')
       expect(b).toBeGreaterThan(a as number)
@@ -140,7 +144,7 @@ function contract(name: string, make: () => Promise<Harness>): void {
 
     it('topScores sums scores over sorted sets and answers the highest first', async () => {
       await h.store.incrementScores(
-        h.key('z1'),
+        h.key('{p}:1'),
         new Map([
           ['a', 3],
           ['b', 1],
@@ -148,19 +152,19 @@ function contract(name: string, make: () => Promise<Harness>): void {
         60_000,
       )
       await h.store.incrementScores(
-        h.key('z2'),
+        h.key('{p}:2'),
         new Map([
           ['b', 5],
           ['c', 2],
         ]),
         60_000,
       )
-      await h.store.incrementScores(h.key('z2'), new Map([['c', 2]]), 60_000)
-      expect(await h.store.topScores([h.key('z1'), h.key('z2'), h.key('z-absent')], 2)).toEqual([
+      await h.store.incrementScores(h.key('{p}:2'), new Map([['c', 2]]), 60_000)
+      expect(await h.store.topScores([h.key('{p}:1'), h.key('{p}:2'), h.key('{p}:absent')], 2)).toEqual([
         { member: 'b', score: 6 },
         { member: 'c', score: 4 },
       ])
-      expect(await h.store.topScores([h.key('z1')], 10)).toEqual([
+      expect(await h.store.topScores([h.key('{p}:1')], 10)).toEqual([
         { member: 'a', score: 3 },
         { member: 'b', score: 1 },
       ])
@@ -191,6 +195,22 @@ contract('redis', async () => {
     store: new RedisCacheStore(t.redis),
     key: (n) => `${t.prefix}:${n}`,
     teardown: t.cleanup,
+  }
+})
+
+contract('redis cluster (the CROSSSLOT rules of ElastiCache Serverless)', async () => {
+  const cluster = await spawnRedisCluster()
+  if (!cluster) throw new Error('redis-server is needed for the Cluster contract run')
+  const logger = createLogger({ level: 'silent', sync: true })
+  const client = await connectRedis(cluster.url, 1_000, logger, true)
+  return {
+    store: new RedisCacheStore(client),
+    // Keys as the service builds them: entries, leases and stamps land in different slots.
+    key: (n) => `acp:v2:${n}`,
+    teardown: async () => {
+      client.disconnect()
+      await cluster.stop()
+    },
   }
 })
 

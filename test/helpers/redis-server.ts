@@ -43,11 +43,12 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
 /** Starts a throw-away `redis-server` (no persistence) on a free port. */
 export async function spawnRedisServer(
   port?: number,
+  extraArgs: readonly string[] = [],
 ): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort())
   const child = spawn(
     'redis-server',
-    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
     {
       stdio: 'ignore',
     },
@@ -107,6 +108,49 @@ export async function provideRedis(): Promise<ProvidedRedis> {
     source: 'testcontainers',
     stop: async () => {
       await container.stop()
+    },
+  }
+}
+
+/**
+ * A one-node Redis Cluster (all 16384 slots on one spawned `redis-server`): enough to exercise the Cluster protocol
+ * and its CROSSSLOT rules, which ElastiCache Serverless enforces. Null when `redis-server` cannot be spawned here.
+ */
+export async function spawnRedisCluster(): Promise<{ url: string; stop(): Promise<void> } | null> {
+  const { mkdtemp, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = await mkdtemp(join(tmpdir(), 'acp-cluster-'))
+  let server: Awaited<ReturnType<typeof spawnRedisServer>>
+  try {
+    server = await spawnRedisServer(undefined, [
+      '--cluster-enabled',
+      'yes',
+      // Alone, a node does not know its own address and announces "", which clients cannot connect to.
+      '--cluster-announce-ip',
+      '127.0.0.1',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--dir',
+      dir,
+    ])
+  } catch {
+    await rm(dir, { recursive: true, force: true })
+    return null
+  }
+  const { Redis } = await import('ioredis')
+  const admin = new Redis(server.url)
+  await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383')
+  for (let i = 0; i < 100; i++) {
+    if (String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  admin.disconnect()
+  return {
+    url: server.url,
+    async stop() {
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
     },
   }
 }
