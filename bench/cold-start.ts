@@ -6,6 +6,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { startLocalAthena } from '../src/local/athena-server.ts'
 import { generateSampleData, hasData } from '../src/local/sample-data.ts'
+import { deployedLambdaEnv } from '../test/helpers/lambda-env.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
 
 const run = promisify(execFile)
@@ -37,17 +38,12 @@ async function main(): Promise<void> {
   const local = await startLocalAthena({ dataDir: DATA_DIR, port: 0, minQueryMs: 0 })
   const env = {
     ...process.env,
-    QUERY_ENGINE: 'athena',
-    ATHENA_ENDPOINT: local.endpoint,
-    AWS_REGION: 'eu-west-2',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    REDIS_URL: redis.url,
-    CACHE_PREFIX: 'coldstart',
-    ATHENA_WORKGROUP: 'primary',
-    ATHENA_DATABASE: 'analytics',
-    CONFIG_DIR: 'wrangler-free-config',
-    API_KEYS: 'cold-start-key',
+    ...deployedLambdaEnv({
+      athenaEndpoint: local.endpoint,
+      redisUrl: redis.url,
+      prefix: 'coldstart',
+      apiKeys: 'cold-start-key',
+    }),
     LOG_LEVEL: 'warn',
     NODE_NO_WARNINGS: '1',
   }

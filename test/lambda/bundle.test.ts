@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { unzipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type LocalAthena, startLocalAthena } from '../../src/local/athena-server.ts'
+import { deployedLambdaEnv } from '../helpers/lambda-env.ts'
 import { runNode } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
@@ -153,17 +154,12 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
     ]
     const env = {
       LAMBDA_MODULE: 'dist/lambda/index.mjs',
-      QUERY_ENGINE: 'athena',
-      ATHENA_ENDPOINT: local.endpoint,
-      AWS_REGION: 'eu-west-2',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      REDIS_URL: redis.url,
-      CACHE_PREFIX: redis.prefix,
-      ATHENA_WORKGROUP: 'primary',
-      ATHENA_DATABASE: 'analytics',
-      CONFIG_DIR: 'wrangler-free-config',
-      API_KEYS: READ_KEY,
+      ...deployedLambdaEnv({
+        athenaEndpoint: local.endpoint,
+        redisUrl: redis.url,
+        prefix: redis.prefix,
+        apiKeys: READ_KEY,
+      }),
       ADMIN_API_KEYS: ADMIN_KEY,
       CORS_ORIGIN: ORIGIN,
       POLL_INITIAL_DELAY_MS: '20',
