@@ -181,28 +181,38 @@ export function serveEnv(options: {
   }
 }
 
-/** Starts `acp serve` on a free port (PORT, HOST set here) and resolves once `/health` answers. */
+/**
+ * Starts `acp serve` on a free port (PORT, HOST set here) and resolves once `/health` answers. A port found free can
+ * be taken before the server binds it (the server's own embedded endpoints listen on ephemeral ports first): on
+ * EADDRINUSE it retries on another port.
+ */
 export async function startServeProcess(
   env: Record<string, string>,
   options: { name?: string; cpu?: number; logFile?: string; timeoutMs?: number } = {},
 ): Promise<ServeProcess> {
-  const port = await freePort()
-  const child = startChild(
-    options.name ?? 'serve',
-    [ACP, 'serve'],
-    { ...env, PORT: String(port), HOST: '127.0.0.1' },
-    {
-      ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
-      ...(options.logFile ? { logFile: options.logFile } : {}),
-    },
-  )
-  const url = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(`${url}/health`)).ok, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    what: `acp serve on port ${port}`,
-    child,
-  })
-  return { ...child, url, port }
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const child = startChild(
+      options.name ?? 'serve',
+      [ACP, 'serve'],
+      { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      {
+        ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+        ...(options.logFile ? { logFile: options.logFile } : {}),
+      },
+    )
+    const url = `http://127.0.0.1:${port}`
+    try {
+      await waitUntil(async () => (await fetch(`${url}/health`)).ok, {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        what: `acp serve on port ${port}`,
+        child,
+      })
+      return { ...child, url, port }
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err
+    }
+  }
 }
 
 /** Polls `check` (exceptions count as "not yet") until it is true; fails with the child's output on timeout. */
