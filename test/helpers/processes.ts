@@ -177,6 +177,9 @@ export function serveEnv(options: {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_REGION: 'us-east-1',
     DATA_DIR: options.dataDir,
+    // Scheduled prewarms fire on the wall clock (every quarter hour): tests that count executions must not meet one.
+    // Tests of the schedules turn them back on through `extra`.
+    PREWARM_SCHEDULES: 'off',
     ...options.extra,
   }
 }
