@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type ServeProcess, startServeProcess } from '../helpers/processes.ts'
+import { type ServeProcess, startServeProcess, stopAllChildren } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
 describe('acp serve as child processes sharing one Redis', () => {
@@ -18,7 +18,8 @@ describe('acp serve as child processes sharing one Redis', () => {
     ;[one, two] = await Promise.all([startServeProcess(env), startServeProcess(env)])
   })
   afterAll(async () => {
-    await Promise.all([one.stop(), two.stop()])
+    // Every child this file started, even when one failed to come up.
+    await stopAllChildren()
     await redis.cleanup()
   })
 
@@ -99,7 +100,7 @@ describe('acp serve: hot reads from the in-process tier (fast path)', () => {
     })
   })
   afterAll(async () => {
-    await server.stop()
+    await stopAllChildren()
     await redis.cleanup()
   })
 
