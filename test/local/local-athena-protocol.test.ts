@@ -14,6 +14,7 @@ import {
   localAthenaClient,
   startLocalAthenaFixture,
 } from '../helpers/local-athena-fixture.ts'
+import { rejection } from '../helpers/rejection.ts'
 
 let f: LocalAthenaFixture
 
@@ -24,16 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.close()
 })
-
-/** Runs `fn`, expecting it to throw; returns the error. */
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 async function expectInvalidRequest(
   fn: () => Promise<unknown>,

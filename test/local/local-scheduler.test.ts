@@ -24,6 +24,7 @@ import {
   type LocalScheduler,
   startLocalScheduler,
 } from '../../src/local/scheduler/scheduler-server.ts'
+import { rejection } from '../helpers/rejection.ts'
 
 const T0 = Date.parse('2026-01-09T12:00:00Z') // a Friday
 const TARGET = 'arn:aws:lambda:us-east-1:000000000000:function:acp'
@@ -46,16 +47,6 @@ function schedule(name: string, input: Partial<CreateScheduleCommandInput> = {})
     Target: { Arn: TARGET, RoleArn: ROLE, Input: '{"action":"prewarm"}' },
     ...input,
   }
-}
-
-/** Runs `fn`, expecting it to throw; returns the error. */
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
 }
 
 async function expectServiceError(
