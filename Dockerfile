@@ -19,6 +19,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+COPY local ./local
 COPY wrangler-free-config ./wrangler-free-config
 
 # The local Athena role keeps its Parquet data in /data (a volume in docker-compose.yml): the one writable path.

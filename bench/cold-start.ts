@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process'
 import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { startLocalAthena } from '../src/local/athena-server.ts'
-import { generateSampleData, hasData } from '../src/local/sample-data.ts'
+import { startLocalAthena } from '../local/athena-server.ts'
+import { generateSampleData, hasData } from '../local/sample-data.ts'
 import { deployedLambdaEnv } from '../test/helpers/lambda-env.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
 

@@ -1,4 +1,4 @@
-// `npm run build`: the Lambda artifact. esbuild bundles src/entry/lambda.ts (which never imports src/local, so
+// `npm run build`: the Lambda artifact. esbuild bundles src/entry/lambda.ts (which never imports local/, so
 // DuckDB and the local endpoints stay out) into dist/lambda/index.mjs, exporting `handler` (Lambda handler:
 // index.handler); dist/lambda.zip holds it with the service's configuration files (CONFIG_DIR
 // /var/task/wrangler-free-config). The zip is deterministic (fixed timestamps, sorted entries), so an unchanged
@@ -35,7 +35,7 @@ const result = await build({
 })
 const forbidden = Object.keys(result.metafile.inputs).filter(
   (f) =>
-    f.includes('src/local/') || f.includes('@duckdb') || f.includes('vitest') || f.includes('testcontainers'),
+    f.startsWith('local/') || f.includes('@duckdb') || f.includes('vitest') || f.includes('testcontainers'),
 )
 if (forbidden.length > 0)
   throw new Error(`the Lambda bundle must not contain dev-only code: ${forbidden.join(', ')}`)

@@ -100,7 +100,7 @@ export function registerScheduleCommands(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--tick-ms <ms>', 'how often due schedules fire', positiveInt, 1000)
     .action(async (opts: { port: number; host: string; tickMs: number }) => {
-      const { startLocalScheduler } = await import('../local/scheduler/scheduler-server.ts')
+      const { startLocalScheduler } = await import('../../local/scheduler/scheduler-server.ts')
       const { createLogger } = await import('../logger.ts')
       const logger = createLogger({
         level: process.env.LOG_LEVEL ?? 'info',

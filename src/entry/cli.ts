@@ -40,8 +40,8 @@ export function buildCli(): Command {
         minQueryMs: number
         sampleData?: boolean
       }) => {
-        const { startLocalAthena } = await import('../local/athena-server.ts')
-        const { generateSampleData, hasData } = await import('../local/sample-data.ts')
+        const { startLocalAthena } = await import('../../local/athena-server.ts')
+        const { generateSampleData, hasData } = await import('../../local/sample-data.ts')
         if (opts.sampleData && !(await hasData(opts.dataDir)))
           await generateSampleData({ dataDir: opts.dataDir })
         const local = await startLocalAthena({
@@ -62,7 +62,7 @@ export function buildCli(): Command {
     .option('--rows <n>', 'number of rows', nonNegativeInt, 1_200_000)
     .option('--force', 'regenerate even when data exists')
     .action(async (opts: { dataDir: string; rows: number; force?: boolean }) => {
-      const { generateSampleData, hasData } = await import('../local/sample-data.ts')
+      const { generateSampleData, hasData } = await import('../../local/sample-data.ts')
       if (!opts.force && (await hasData(opts.dataDir))) {
         process.stdout.write(`${opts.dataDir} already holds data (use --force to regenerate)\n`)
         return

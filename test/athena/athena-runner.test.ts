@@ -9,7 +9,7 @@ import {
   QueryTimeoutError,
   ResultTooLargeError,
 } from '../../src/errors.ts'
-import { type LocalAthena, startLocalAthena } from '../../src/local/athena-server.ts'
+import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 
 let local: LocalAthena
 let client: AthenaClient

@@ -192,7 +192,7 @@ describe('three acp serve processes sharing one Redis (L1 on: the default 1 s)',
     const t0 = performance.now()
     // Ten waves of 100 concurrent requests, round-robin over the three processes. Waves rather than a sliding window:
     // the local endpoint truncates its file-read log only when no query is running, and under uninterrupted
-    // concurrency every query scans an ever longer log (src/local/scan-accounting.ts): a sliding window of 100 made
+    // concurrency every query scans an ever longer log (local/scan-accounting.ts): a sliding window of 100 made
     // the same 1,000 queries cost the endpoint about 3× the CPU.
     const answers: Array<{ req: Req; status: number; xCache: string | null; body: ResultBody }> = []
     for (let w = 0; w < order.length; w += 100) {

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { generateSampleData, hasData } from '../../src/local/sample-data.ts'
+import { generateSampleData, hasData } from '../../local/sample-data.ts'
 import { provideRedis } from './redis-server.ts'
 
 declare module 'vitest' {

@@ -11,8 +11,8 @@ import {
   StartQueryExecutionCommand,
   type StartQueryExecutionCommandInput,
 } from '@aws-sdk/client-athena'
-import { type LocalAthena, startLocalAthena } from '../../src/local/athena-server.ts'
-import { generateSampleData } from '../../src/local/sample-data.ts'
+import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
+import { generateSampleData } from '../../local/sample-data.ts'
 
 /** Rows of the per-file sample data set: small enough to generate in well under a second. */
 export const FIXTURE_ROWS = 50_000

@@ -5,7 +5,7 @@ import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
-import { type LocalAthena, startLocalAthena } from '../../src/local/athena-server.ts'
+import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { createLogger } from '../../src/logger.ts'
 import { testRedis } from './redis-client.ts'
 

@@ -347,8 +347,8 @@ describe('docker-compose.yml: health checks and start order', () => {
   })
 
   const httpChecks = [
-    ['athena', '/_local/health', 'src/local/http-app.ts'],
-    ['scheduler', '/_local/health', 'src/local/scheduler/scheduler-http-app.ts'],
+    ['athena', '/_local/health', 'local/http-app.ts'],
+    ['scheduler', '/_local/health', 'local/scheduler/scheduler-http-app.ts'],
     ['api', '/health', 'src/app.ts'],
   ] as const
 

@@ -5,7 +5,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startLocalAthena } from '../../src/local/athena-server.ts'
+import { startLocalAthena } from '../../local/athena-server.ts'
 import {
   type LocalAthenaFixture,
   localAthenaClient,

@@ -23,7 +23,7 @@ import {
   type InvokeInfo,
   type LocalScheduler,
   startLocalScheduler,
-} from '../../src/local/scheduler/scheduler-server.ts'
+} from '../../local/scheduler/scheduler-server.ts'
 import { rejection } from '../helpers/rejection.ts'
 
 const T0 = Date.parse('2026-01-09T12:00:00Z') // a Friday

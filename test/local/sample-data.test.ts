@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateSampleData, hasData, weightedSlots } from '../../src/local/sample-data.ts'
+import { generateSampleData, hasData, weightedSlots } from '../../local/sample-data.ts'
 
 const ROWS = 50_000
 let root: string

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-scheduler'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadSchedules, type ScheduleDef, scheduleInput } from '../../src/config/schedules.ts'
-import { type LocalScheduler, startLocalScheduler } from '../../src/local/scheduler/scheduler-server.ts'
+import { type LocalScheduler, startLocalScheduler } from '../../local/scheduler/scheduler-server.ts'
 import {
   type DesiredSchedule,
   desiredSchedules,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { ValidationError } from '../errors.ts'
+import { ValidationError } from '../src/errors.ts'
 import { ATHENA_OPERATIONS, type AthenaOperation } from './athena-operations.ts'
 
 const common = {

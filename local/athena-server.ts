@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createAdaptorServer } from '@hono/node-server'
-import { ValidationError } from '../errors.ts'
+import { ValidationError } from '../src/errors.ts'
 import { DuckDBEngine } from './duckdb-engine.ts'
 import { ExecutionStore } from './execution-store.ts'
 import { FaultInjector } from './fault-injector.ts'

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { ValidationError } from '../errors.ts'
+import { ValidationError } from '../src/errors.ts'
 import { discoverTables, sqlString } from './table-catalog.ts'
 
 /** What `generateSampleData` wrote. */

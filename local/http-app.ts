@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
-import { ValidationError } from '../errors.ts'
+import { ValidationError } from '../src/errors.ts'
 import { AthenaApiError } from './athena-api-error.ts'
 import { isAthenaOperation } from './athena-operations.ts'
 import type { EngineLogger } from './duckdb-engine.ts'

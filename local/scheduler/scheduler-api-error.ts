@@ -1,4 +1,4 @@
-import { AcpError, type ErrorCode } from '../../errors.ts'
+import { AcpError, type ErrorCode } from '../../src/errors.ts'
 
 /** Error types the local endpoint answers with, named exactly as EventBridge Scheduler's. */
 export type SchedulerErrorType =

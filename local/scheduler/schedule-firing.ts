@@ -1,4 +1,4 @@
-import { nextFireTime } from '../../config/schedule-expression.ts'
+import { nextFireTime } from '../../src/config/schedule-expression.ts'
 import type { ScheduleSpec } from './scheduler-requests.ts'
 
 /** The firing state of one schedule: every scheduled time up to and including `cursorMs` has been dealt with. */

@@ -1,4 +1,4 @@
-import { AcpError, type ErrorCode } from '../errors.ts'
+import { AcpError, type ErrorCode } from '../src/errors.ts'
 
 /** Error types the local endpoint answers with, named exactly as Athena's `__type`. */
 export type AthenaErrorType =

@@ -4,7 +4,7 @@ import {
   parseScheduleExpression,
   type ScheduleExpression,
   ScheduleExpressionError,
-} from '../../config/schedule-expression.ts'
+} from '../../src/config/schedule-expression.ts'
 import { validationError } from './scheduler-api-error.ts'
 
 // Constraints below are the service model's (lengths, patterns, ranges), so the same input fails here and in AWS.
