@@ -6,11 +6,12 @@ import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
-import { adminKeyAuth, apiKeyAuth } from './http/api-key-auth.ts'
+import { adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
 import { pendingResponse, resultResponse } from './http/result-response.ts'
+import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
@@ -127,9 +128,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
 
-  if (deps.apiKeys.length > 0) {
-    const auth = apiKeyAuth({ keys: deps.apiKeys })
-    for (const path of ['/queries', '/queries/*', '/analytics']) app.use(path, auth)
+  const readKeys = new KeyRing(deps.apiKeys)
+  if (!readKeys.empty) {
+    const auth = apiKeyAuth({ keys: readKeys })
+    for (const path of READ_KEY_PATHS) app.use(path, auth)
   }
 
   app.get('/queries', (c) => c.body(queryList, 200, { 'Content-Type': 'application/json' }))
@@ -146,8 +148,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('read', read)
     return resultResponse(c, read, now())
   }
-  app.get('/analytics', readQuery('analytics'))
-  app.get('/queries/:name', (c) => readQuery(c.req.param('name'))(c))
+  for (const route of QUERY_ROUTES) {
+    if (route.kind === 'fixed') app.get(honoPath(route), readQuery(route.query))
+    else app.get(honoPath(route), (c) => readQuery(c.req.param('name') ?? '')(c))
+  }
   if (deps.apiKeys.length > 0)
     app.use('/executions/*', apiKeyAuth({ keys: [...deps.apiKeys, ...deps.adminApiKeys] }))
   app.get('/executions/:id', async (c) => {
@@ -180,7 +184,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
 
-  for (const path of ['/queries', '/queries/:name', '/analytics'])
+  for (const path of ['/queries', ...QUERY_ROUTES.map(honoPath)])
     app.all(path, (c) =>
       problemResponse(
         c,

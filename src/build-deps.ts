@@ -5,14 +5,19 @@ import type { AppDeps } from './app.ts'
 import { AthenaRunner } from './athena/athena-runner.ts'
 import { CacheKeys } from './cache/cache-key.ts'
 import type { CacheStore } from './cache/cache-store.ts'
-import { GuardedCacheStore } from './cache/guarded-cache-store.ts'
+import { CircuitBreaker } from './cache/circuit-breaker.ts'
+import type { CounterStore } from './cache/counter-store.ts'
+import { GuardedCacheStore, GuardedCounterStore } from './cache/guarded-cache-store.ts'
 import { MemoryCacheStore } from './cache/memory-cache-store.ts'
+import { MemoryCounterStore } from './cache/memory-counter-store.ts'
 import { RedisCacheStore } from './cache/redis-cache-store.ts'
+import { RedisCounterStore } from './cache/redis-counter-store.ts'
 import { loadCatalog } from './config/catalog.ts'
 import type { AppConfig } from './config/load-config.ts'
 import { loadPrewarmSettings } from './config/prewarm.ts'
 import { loadSchedules } from './config/schedules.ts'
 import { AccessLog } from './http/access-log.ts'
+import { errorMessage } from './errors.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
@@ -97,6 +102,8 @@ export async function buildDeps(
     logger: Logger
     athenaEndpoint?: string
     store?: CacheStore
+    /** The counter store (tests pass their own with `store`); default: beside the cache. */
+    counters?: CounterStore
     logSync?: boolean
     /** `continue` for a long-running server, `detach` for Lambda (nothing runs after the response). */
     background?: BackgroundMode
@@ -119,8 +126,10 @@ export async function buildDeps(
   const inner: CacheStore =
     options.store ??
     (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
-  // Every cache call goes through the breaker: a down Redis costs one fast failure, not a timeout per request.
-  const store = new GuardedCacheStore(inner, {
+  const counters: CounterStore =
+    options.counters ?? (redis ? new RedisCounterStore(redis) : new MemoryCounterStore())
+  // Every cache call goes through one breaker: a down Redis costs one fast failure, not a timeout per request.
+  const breaker = new CircuitBreaker({
     failureThreshold: config.cacheBreaker.failures,
     openMs: config.cacheBreaker.openMs,
     onStateChange: (state, cause) =>
@@ -129,6 +138,7 @@ export async function buildDeps(
         'cache circuit breaker',
       ),
   })
+  const store = new GuardedCacheStore(inner, breaker)
   const endpoint = options.athenaEndpoint ?? config.athena.endpoint
   const athena = new AthenaClient({
     region: config.athena.region,
@@ -146,7 +156,7 @@ export async function buildDeps(
     maxResultBytes: config.query.maxResultBytes,
   })
   const keys = new CacheKeys(config.cachePrefix)
-  const usage = new UsageRecorder(store, keys, {
+  const usage = new UsageRecorder(new GuardedCounterStore(counters, breaker), keys, {
     bucketMs: POPULARITY_BUCKET_MS,
     retainMs: prewarmSettings.windowMs,
     flushIntervalMs: options.usageFlushMs ?? 1_000,
@@ -171,33 +181,16 @@ export async function buildDeps(
     usage,
     ...(options.now ? { now: options.now } : {}),
   })
-  // Invalidations are announced on a channel so that every process drops its in-process tier at once (it would
-  // otherwise serve an invalidated entry for up to L1_TTL_MS).
-  const subscriber =
-    redis && config.l1.ttlMs > 0
-      ? redis instanceof Cluster
-        ? redis.duplicate(undefined, { enableOfflineQueue: true })
-        : redis.duplicate({ enableOfflineQueue: true })
+  // Invalidations are announced on a channel (where the store has one) so that every process drops its in-process
+  // tier at once; without L1 there is nothing to drop.
+  const unsubscribe =
+    store.subscribe && config.l1.ttlMs > 0
+      ? await store.subscribe(keys.invalidationChannel, () => service.dropL1()).catch((err: unknown) => {
+          logger.warn({ err: errorMessage(err) }, 'invalidation channel unavailable')
+          return undefined
+        })
       : undefined
-  if (subscriber) {
-    subscriber.on('error', () => {})
-    subscriber.on('message', () => service.dropL1())
-    subscriber.subscribe(keys.invalidationChannel).catch((err: unknown) => {
-      logger.warn({ err: (err as Error).message }, 'invalidation channel unavailable')
-    })
-  }
-  const invalidator = new Invalidator({
-    service,
-    store,
-    keys,
-    ...(redis
-      ? {
-          announce: async () => {
-            await redis.publish(keys.invalidationChannel, 'invalidated')
-          },
-        }
-      : {}),
-  })
+  const invalidator = new Invalidator({ service, store, keys })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
   const operations = new Operations({ invalidator, prewarmer, usage, schedules, logger })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
@@ -223,7 +216,7 @@ export async function buildDeps(
       accessLog?.flush()
       await usage.close()
       athena.destroy()
-      subscriber?.disconnect()
+      await unsubscribe?.()
       await store.close()
     },
   }

@@ -142,3 +142,8 @@ export class ResultTooLargeError extends AcpError {
 export class ConfigError extends AcpError {
   readonly code = 'CONFIG'
 }
+
+/** The message of anything thrown (an Error's message, else its string form). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,22 +1,17 @@
-import type { InvalidationMode } from './generations.ts'
-
-/** A sorted-set member with its score. */
-export interface ScoredMember {
-  member: string
-  score: number
-}
-
 /**
- * The storage port: opaque bytes under string keys, with a time to live, plus the few structured operations that
- * invalidation (generation hashes), popularity (sorted sets) and statistics (counters) need. Adapters receive
- * connected clients and never read configuration themselves.
+ * The storage port of the read path, narrowed to what a store must do for it:
+ * - bytes under string keys with a time to live (entries, execution records, run-time history, the prewarm report);
+ * - atomic lease operations: set-if-absent, compare-and-set, compare-and-delete;
+ * - the stamp hash: monotonic invalidation stamps on the store's clock, read in the same round trip as an entry;
+ * - pub/sub, where the backend offers it (so that every process drops its in-process tier at once).
+ *
+ * What the stamps mean (which field, what a stamp supersedes) is decided in generations.ts; a store only knows how to
+ * write a strictly increasing stamp atomically. Adapters receive connected clients and never read configuration.
  */
 export interface CacheStore {
   readonly kind: 'redis' | 'memory'
   /** The stored bytes, or null when absent or expired. */
   get(key: string): Promise<Buffer | null>
-  /** Several keys in one round trip; the result is aligned with `keys`. */
-  getMany(keys: readonly string[]): Promise<Array<Buffer | null>>
   /** Stores `value`; it disappears after `ttlMs`. */
   set(key: string, value: Buffer, ttlMs: number): Promise<void>
   /** Stores `value` only when `key` is absent (Redis SET NX PX); resolves to whether it was stored. */
@@ -27,31 +22,25 @@ export interface CacheStore {
   deleteIfEquals(key: string, expected: Buffer): Promise<boolean>
   /** Removes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>
-  /** A value and some fields of a hash, in one round trip (an entry and its invalidation stamps). */
-  getWithFields(
+  /** A value and some fields of a stamp hash, in one round trip (an entry and its invalidation stamps). */
+  getWithStamps(
     key: string,
     hashKey: string,
     fields: readonly string[],
-  ): Promise<{ value: Buffer | null; fields: Array<string | null> }>
-  /** Fields of a hash (null where absent). */
-  getFields(hashKey: string, fields: readonly string[]): Promise<Array<string | null>>
+  ): Promise<{ value: Buffer | null; stamps: Array<string | null> }>
+  /** Fields of a stamp hash (null where absent). */
+  getStamps(hashKey: string, fields: readonly string[]): Promise<Array<string | null>>
   /**
-   * Stamps an invalidation into generation hashes, atomically across all of them (see generations.ts): the whole
-   * query when `entryId` is absent, else that one entry. Resolves to the stamp written into each hash. The keys must
-   * share a hash tag (one Cluster slot).
+   * Writes one stamp into each hash, atomically across all of them: the stamp is the store's clock in ms, or one more
+   * than the hash's previous stamp (field `s`) when the clock has not moved past it, so stamps of one hash strictly
+   * increase. Fields starting with one of `dropPrefixes` are removed first. Resolves to the stamp written into each
+   * hash. The hashes must share a hash tag (one Cluster slot).
    */
-  bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string): Promise<number[]>
-  /** Adds to counters of a hash (HINCRBY). */
-  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void>
-  /** Every counter of a hash. */
-  getCounters(hashKey: string): Promise<Record<string, number>>
-  /** Adds to members' scores in a sorted set and (re)sets its time to live. */
-  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void>
-  /**
-   * The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. The keys must
-   * share a hash tag (one Cluster slot).
-   */
-  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
+  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]): Promise<number[]>
+  /** Publishes a message to every subscriber of `channel` (absent where the backend has no pub/sub). */
+  publish?(channel: string, message: string): Promise<void>
+  /** Calls `onMessage` for every message on `channel`; resolves to a function that unsubscribes. */
+  subscribe?(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>
   /** Resolves when the backend answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>

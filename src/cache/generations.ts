@@ -49,26 +49,20 @@ export function validityOf(known: number, generations: Generations): EntryValidi
   return 'valid'
 }
 
+/** Which stamp-hash field an invalidation writes, and which fields the stamp supersedes. */
+export interface StampWrite {
+  field: string
+  dropPrefixes: string[]
+}
+
 /**
- * Applies one invalidation to a generation hash held as a plain map (the memory adapter; the Redis adapter runs the
- * same steps in Lua). A query-wide stamp supersedes the per-entry fields it covers, which are dropped so the hash
- * only grows with single-entry invalidations between query-wide ones.
+ * The one place that says what an invalidation writes (the stores only write stamps): a single entry gets its own
+ * field; a query-wide stamp supersedes the per-entry fields it covers, which are dropped so that the hash only grows
+ * with single-entry invalidations between query-wide ones (a query-wide delete covers both kinds, an expire only
+ * the per-entry expires: a per-entry delete newer than it still hides that entry).
  */
-export function applyBump(
-  hash: Map<string, string>,
-  mode: InvalidationMode,
-  entryId: string | undefined,
-  nowMs: number,
-): number {
-  const stamp = Math.max(nowMs, Number(hash.get('s') ?? 0) + 1)
+export function stampWrite(mode: InvalidationMode, entryId?: string): StampWrite {
   const field = mode === 'delete' ? 'd' : 'e'
-  if (entryId) {
-    hash.set(`${field}:${entryId}`, String(stamp))
-  } else {
-    for (const f of [...hash.keys()])
-      if (f.startsWith('e:') || (mode === 'delete' && f.startsWith('d:'))) hash.delete(f)
-    hash.set(field, String(stamp))
-  }
-  hash.set('s', String(stamp))
-  return stamp
+  if (entryId) return { field: `${field}:${entryId}`, dropPrefixes: [] }
+  return { field, dropPrefixes: mode === 'delete' ? ['e:', 'd:'] : ['e:'] }
 }

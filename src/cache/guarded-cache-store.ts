@@ -1,45 +1,22 @@
-import { AcpError } from '../errors.ts'
-import type { CacheStore, ScoredMember } from './cache-store.ts'
-import type { InvalidationMode } from './generations.ts'
+import type { CacheStore } from './cache-store.ts'
+import { type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts'
+import type { CounterStore, ScoredMember } from './counter-store.ts'
 
-/**
- * The cache is unusable right now (breaker open or the call failed). Reads bypass it; what cannot work without it
- * (the execution registry) answers 503.
- */
-export class CacheUnavailableError extends AcpError {
-  readonly code = 'CACHE_UNAVAILABLE'
-}
+export { CacheUnavailableError } from './circuit-breaker.ts'
 
-export interface BreakerOptions {
-  /** Consecutive failures that open the breaker. */
-  failureThreshold: number
-  /** How long it stays open before one probe call is let through. */
-  openMs: number
-  now?: () => number
-  onStateChange?: (state: BreakerState, cause?: unknown) => void
-}
-
-export type BreakerState = 'closed' | 'open' | 'half-open'
-
-/**
- * Every store call goes through here: failures are counted, and after `failureThreshold` in a row the breaker opens
- * so that requests bypass the cache at once instead of each waiting for a timeout; after `openMs` one probe call is
- * let through and a success closes it again. Hand-written rather than opossum because it sits on the cache-hit path,
- * where opossum's per-call events and rolling statistics cost more than the rest of a hit's bookkeeping together.
- */
+/** Every call of the read path's store goes through one circuit breaker (see circuit-breaker.ts). */
 export class GuardedCacheStore implements CacheStore {
-  private failures = 0
-  private openedAt = 0
-  private probing = false
-  private currentState: BreakerState = 'closed'
-  private lastError: string | undefined
-  private readonly now: () => number
+  readonly breaker: CircuitBreaker
 
   constructor(
     readonly inner: CacheStore,
-    private readonly options: BreakerOptions,
+    options: BreakerOptions | CircuitBreaker,
   ) {
-    this.now = options.now ?? Date.now
+    this.breaker = options instanceof CircuitBreaker ? options : new CircuitBreaker(options)
+    // Pub/sub exists only where the backend offers it.
+    const { publish, subscribe } = inner
+    if (publish) this.publish = (channel, message) => this.breaker.run(() => publish.call(inner, channel, message))
+    if (subscribe) this.subscribe = (channel, onMessage) => subscribe.call(inner, channel, onMessage)
   }
 
   get kind(): CacheStore['kind'] {
@@ -48,90 +25,68 @@ export class GuardedCacheStore implements CacheStore {
 
   /** Breaker state and the last failure, for /health. */
   status(): { state: BreakerState; lastError: string | undefined } {
-    return { state: this.currentState, lastError: this.lastError }
+    return this.breaker.status()
   }
 
-  private setState(state: BreakerState, cause?: unknown): void {
-    if (state === this.currentState) return
-    this.currentState = state
-    this.options.onStateChange?.(state, cause)
-  }
-
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
-    if (this.currentState === 'open') {
-      if (this.now() - this.openedAt < this.options.openMs || this.probing) {
-        throw new CacheUnavailableError(`cache circuit open: ${this.lastError ?? 'recent failures'}`)
-      }
-      this.probing = true
-      this.setState('half-open')
-    }
-    try {
-      const result = await call()
-      this.failures = 0
-      this.probing = false
-      this.setState('closed')
-      return result
-    } catch (err) {
-      this.lastError = err instanceof Error ? err.message : String(err)
-      this.probing = false
-      if (++this.failures >= this.options.failureThreshold || this.currentState === 'half-open') {
-        this.openedAt = this.now()
-        this.setState('open', err)
-      }
-      throw new CacheUnavailableError(`cache call failed: ${this.lastError}`)
-    }
-  }
+  publish?: CacheStore['publish']
+  subscribe?: CacheStore['subscribe']
 
   get(key: string): Promise<Buffer | null> {
-    return this.guard(() => this.inner.get(key))
-  }
-  getMany(keys: readonly string[]): Promise<Array<Buffer | null>> {
-    return this.guard(() => this.inner.getMany(keys))
+    return this.breaker.run(() => this.inner.get(key))
   }
   set(key: string, value: Buffer, ttlMs: number): Promise<void> {
-    return this.guard(() => this.inner.set(key, value, ttlMs))
+    return this.breaker.run(() => this.inner.set(key, value, ttlMs))
   }
   setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<boolean> {
-    return this.guard(() => this.inner.setIfAbsent(key, value, ttlMs))
+    return this.breaker.run(() => this.inner.setIfAbsent(key, value, ttlMs))
   }
   replaceIfEquals(key: string, expected: Buffer, value: Buffer, ttlMs: number): Promise<boolean> {
-    return this.guard(() => this.inner.replaceIfEquals(key, expected, value, ttlMs))
+    return this.breaker.run(() => this.inner.replaceIfEquals(key, expected, value, ttlMs))
   }
   deleteIfEquals(key: string, expected: Buffer): Promise<boolean> {
-    return this.guard(() => this.inner.deleteIfEquals(key, expected))
+    return this.breaker.run(() => this.inner.deleteIfEquals(key, expected))
   }
   delete(keys: readonly string[]): Promise<number> {
-    return this.guard(() => this.inner.delete(keys))
+    return this.breaker.run(() => this.inner.delete(keys))
   }
-  getWithFields(
+  getWithStamps(
     key: string,
     hashKey: string,
     fields: readonly string[],
-  ): Promise<{ value: Buffer | null; fields: Array<string | null> }> {
-    return this.guard(() => this.inner.getWithFields(key, hashKey, fields))
+  ): Promise<{ value: Buffer | null; stamps: Array<string | null> }> {
+    return this.breaker.run(() => this.inner.getWithStamps(key, hashKey, fields))
   }
-  getFields(hashKey: string, fields: readonly string[]): Promise<Array<string | null>> {
-    return this.guard(() => this.inner.getFields(hashKey, fields))
+  getStamps(hashKey: string, fields: readonly string[]): Promise<Array<string | null>> {
+    return this.breaker.run(() => this.inner.getStamps(hashKey, fields))
   }
-  bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string): Promise<number[]> {
-    return this.guard(() => this.inner.bumpGenerations(hashKeys, mode, entryId))
-  }
-  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
-    return this.guard(() => this.inner.incrementCounters(hashKey, counts))
-  }
-  getCounters(hashKey: string): Promise<Record<string, number>> {
-    return this.guard(() => this.inner.getCounters(hashKey))
-  }
-  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
-    return this.guard(() => this.inner.incrementScores(key, scores, ttlMs))
-  }
-  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
-    return this.guard(() => this.inner.topScores(keys, count))
+  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]): Promise<number[]> {
+    return this.breaker.run(() => this.inner.writeStamp(hashKeys, field, dropPrefixes))
   }
   ping(): Promise<void> {
-    return this.guard(() => this.inner.ping())
+    return this.breaker.run(() => this.inner.ping())
   }
   close(): Promise<void> {
     return this.inner.close()
+  }
+}
+
+/** The counter store behind the same breaker as the cache (one backend, one view of its health). */
+export class GuardedCounterStore implements CounterStore {
+  constructor(
+    private readonly inner: CounterStore,
+    private readonly breaker: CircuitBreaker,
+  ) {}
+
+  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
+    return this.breaker.run(() => this.inner.incrementCounters(hashKey, counts))
+  }
+  getCounters(hashKey: string): Promise<Record<string, number>> {
+    return this.breaker.run(() => this.inner.getCounters(hashKey))
+  }
+  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    return this.breaker.run(() => this.inner.incrementScores(key, scores, ttlMs))
+  }
+  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
+    return this.breaker.run(() => this.inner.topScores(keys, count))
   }
 }

@@ -1,10 +1,9 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Deps } from '../build-deps.ts'
-import { digest, matchesKey } from '../http/api-key-auth.ts'
+import { API_KEY_HEADER, KeyRing } from '../http/api-key-auth.ts'
 import { prepareResult } from '../http/result-response.ts'
+import { matchQueryRoute } from '../http/routes.ts'
 import type { ReadResult } from '../service/query-service.ts'
-
-const QUERY_NAME = /^[a-z][a-z0-9_]{0,63}$/
 
 /**
  * Node server only: answers a GET for a query whose result is fresh in the cache (the in-process L1 tier, else
@@ -14,7 +13,8 @@ const QUERY_NAME = /^[a-z][a-z0-9_]{0,63}$/
  * is skipped on cache hits. A miss pays one extra cache lookup before the full path, which is nothing beside Athena.
  */
 export function fastHitListener(deps: Deps, fallback: RequestListener): RequestListener {
-  const keyDigests = deps.apiKeys.map(digest)
+  // The same route table and key check as the Hono app: whatever this path does not answer, the app does, alike.
+  const readKeys = new KeyRing(deps.apiKeys)
   const now = deps.now ?? Date.now
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
@@ -23,13 +23,10 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
     if (deps.corsOrigin && req.headers.origin !== undefined) return fallback(req, res)
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
-    const name =
-      path === '/analytics' ? 'analytics' : path.startsWith('/queries/') ? path.slice(9) : undefined
-    if (name === undefined || !QUERY_NAME.test(name)) return fallback(req, res)
-    if (keyDigests.length > 0) {
-      const key = req.headers['x-api-key']
-      if (typeof key !== 'string' || !matchesKey(key, keyDigests)) return fallback(req, res)
-    }
+    const name = matchQueryRoute(path)
+    if (name === undefined) return fallback(req, res)
+    const key = req.headers[API_KEY_HEADER]
+    if (readKeys.check(typeof key === 'string' ? key : undefined) !== 'ok') return fallback(req, res)
     const t0 = performance.now()
     const respond = (read: ReadResult): void => {
       const ifNoneMatch = req.headers['if-none-match']

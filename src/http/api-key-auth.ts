@@ -3,8 +3,8 @@ import type { MiddlewareHandler } from 'hono'
 import { ForbiddenError, UnauthorizedError } from '../errors.ts'
 
 export interface ApiKeyAuthOptions {
-  /** Accepted keys; empty = open. */
-  keys: readonly string[]
+  /** Accepted keys (or a ring built from them); empty = open. */
+  keys: readonly string[] | KeyRing
   header?: string
 }
 
@@ -20,6 +20,35 @@ export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): bo
   return found
 }
 
+export type KeyVerdict = 'ok' | 'missing' | 'wrong'
+
+/** The header that carries a key. */
+export const API_KEY_HEADER = 'x-api-key'
+
+/**
+ * A set of accepted keys and the one check of a presented key against it, shared by the Hono middleware and the Node
+ * fast path so that both decide alike. Keys are held as SHA-256 digests and compared in constant time.
+ */
+export class KeyRing {
+  private readonly digests: readonly Buffer[]
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map(digest)
+  }
+
+  /** True when no key is configured (the routes are open, or closed, as the caller decides). */
+  get empty(): boolean {
+    return this.digests.length === 0
+  }
+
+  /** The verdict on a presented key (`ok` for any key when the ring is empty). */
+  check(presented: string | undefined): KeyVerdict {
+    if (this.digests.length === 0) return 'ok'
+    if (!presented) return 'missing'
+    return matchesKey(presented, this.digests) ? 'ok' : 'wrong'
+  }
+}
+
 /**
  * Requires `x-api-key` to hold one of the configured keys: 401 when missing, 403 when wrong. With no keys configured
  * the routes are open, or closed (403, saying which setting opens them) when `closedWhenEmpty` names it.
@@ -27,18 +56,20 @@ export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): bo
 export function apiKeyAuth(
   options: ApiKeyAuthOptions & { closedWhenEmpty?: string; keyLabel?: string },
 ): MiddlewareHandler {
-  const header = options.header ?? 'x-api-key'
+  const header = options.header ?? API_KEY_HEADER
   const label = options.keyLabel ?? 'API key'
-  const keyDigests = options.keys.map(digest)
+  const ring = options.keys instanceof KeyRing ? options.keys : new KeyRing(options.keys)
   return async (c, next) => {
-    if (keyDigests.length === 0) {
-      if (options.closedWhenEmpty === undefined) return next()
+    if (ring.empty && options.closedWhenEmpty !== undefined)
       throw new ForbiddenError(`Admin routes are disabled: set ${options.closedWhenEmpty} to enable them`)
+    switch (ring.check(c.req.header(header))) {
+      case 'ok':
+        return next()
+      case 'missing':
+        throw new UnauthorizedError(`Send your ${label} in the ${header} header`)
+      case 'wrong':
+        throw new ForbiddenError(`The ${label} is not valid`)
     }
-    const key = c.req.header(header)
-    if (!key) throw new UnauthorizedError(`Send your ${label} in the ${header} header`)
-    if (!matchesKey(key, keyDigests)) throw new ForbiddenError(`The ${label} is not valid`)
-    return next()
   }
 }
 

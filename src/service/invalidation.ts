@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import type { InvalidationMode } from '../cache/generations.ts'
+import { type InvalidationMode, stampWrite } from '../cache/generations.ts'
 import { UnknownQueryError, ValidationError } from '../errors.ts'
 import type { CanonicalParams, RawParams } from './parameters.ts'
 import type { QueryService } from './query-service.ts'
@@ -73,8 +73,6 @@ export class Invalidator {
       service: QueryService
       store: CacheStore
       keys: CacheKeys
-      /** Tells other processes to drop their in-process tier (pub/sub); this process drops its own directly. */
-      announce?: () => Promise<void>
     },
   ) {}
 
@@ -86,11 +84,8 @@ export class Invalidator {
     let stamps: number[]
     if (request.query !== undefined && request.parameters !== undefined) {
       const resolved = service.resolve(request.query, toRaw(request.parameters))
-      stamps = await store.bumpGenerations(
-        [keys.generations(resolved.def.name)],
-        mode,
-        keys.entryId(resolved.key),
-      )
+      const { field, dropPrefixes } = stampWrite(mode, keys.entryId(resolved.key))
+      stamps = await store.writeStamp([keys.generations(resolved.def.name)], field, dropPrefixes)
       // The stamp already hides it; deleting frees the memory now rather than at its expiry.
       if (mode === 'delete') await store.delete([resolved.key])
       result = {
@@ -122,14 +117,18 @@ export class Invalidator {
         queries = [...catalog.queries.keys()]
         scope = 'all'
       }
-      stamps = await store.bumpGenerations(
+      const { field, dropPrefixes } = stampWrite(mode)
+      stamps = await store.writeStamp(
         queries.map((q) => keys.generations(q)),
-        mode,
+        field,
+        dropPrefixes,
       )
       result = { scope, mode, queries }
     }
     service.dropL1()
-    await this.o.announce?.().catch(() => {})
+    // Every other process drops its in-process tier too (it would otherwise serve an invalidated entry for up to
+    // L1_TTL_MS); a lost announcement only costs that.
+    await store.publish?.(keys.invalidationChannel, 'invalidated').catch(() => {})
     return { ...result, invalidatedAt: new Date(Math.max(0, ...stamps)).toISOString() }
   }
 }

@@ -35,9 +35,10 @@ export class RuntimeHistory {
   /** Expected total run time: this key's last run, else the query's average, else undefined. Never throws. */
   async expectedMs(entryKey: string, query: string): Promise<number | undefined> {
     try {
-      const [byKey, byQuery] = await this.store.getMany([
-        this.keys.runtimeOfKey(entryKey),
-        this.keys.runtimeOfQuery(query),
+      // Issued together: auto-pipelined into one round trip (and on Cluster, one per node).
+      const [byKey, byQuery] = await Promise.all([
+        this.store.get(this.keys.runtimeOfKey(entryKey)),
+        this.store.get(this.keys.runtimeOfQuery(query)),
       ])
       return parseSample(byKey)?.ms ?? parseSample(byQuery)?.ms
     } catch {
@@ -49,7 +50,7 @@ export class RuntimeHistory {
   async record(entryKey: string, query: string, totalMs: number): Promise<void> {
     if (!(totalMs > 0)) return
     try {
-      const [prior] = await this.store.getMany([this.keys.runtimeOfQuery(query)])
+      const prior = await this.store.get(this.keys.runtimeOfQuery(query))
       const old = parseSample(prior)
       const avg: Sample = old
         ? { ms: old.ms * (1 - ALPHA) + totalMs * ALPHA, n: old.n + 1 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { CacheKeys } from '../cache/cache-key.ts'
-import type { CacheStore } from '../cache/cache-store.ts'
+import type { CounterStore } from '../cache/counter-store.ts'
 import type { CanonicalParams } from './parameters.ts'
 
 /** How a read was answered (see QueryService). */
@@ -88,7 +88,7 @@ export class UsageRecorder {
   private readonly now: () => number
 
   constructor(
-    private readonly store: CacheStore,
+    private readonly store: CounterStore,
     private readonly keys: CacheKeys,
     private readonly o: UsageOptions,
   ) {

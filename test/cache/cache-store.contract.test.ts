@@ -3,17 +3,33 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
-import { generationFields, parseGenerations, validityOf } from '../../src/cache/generations.ts'
+import type { CounterStore } from '../../src/cache/counter-store.ts'
+import {
+  generationFields,
+  type InvalidationMode,
+  parseGenerations,
+  stampWrite,
+  validityOf,
+} from '../../src/cache/generations.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
+import { MemoryCounterStore } from '../../src/cache/memory-counter-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
+import { RedisCounterStore } from '../../src/cache/redis-counter-store.ts'
 import { createLogger } from '../../src/logger.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 import { spawnRedisCluster } from '../helpers/redis-server.ts'
 
 interface Harness {
   store: CacheStore
+  counters: CounterStore
   key(name: string): string
   teardown(): Promise<void>
+}
+
+/** An invalidation as the service writes it: the stamp decided by generations.ts, written by the store. */
+function bump(store: CacheStore, hashKeys: string[], mode: InvalidationMode, entryId?: string): Promise<number[]> {
+  const { field, dropPrefixes } = stampWrite(mode, entryId)
+  return store.writeStamp(hashKeys, field, dropPrefixes)
 }
 
 /** One contract, every adapter: the behaviour callers rely on must not depend on the backend. */
@@ -52,14 +68,6 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.store.get(h.key('ttl'))).toBeNull()
     })
 
-    it('getMany aligns results with keys', async () => {
-      await h.store.set(h.key('m1'), Buffer.from('a'), 60_000)
-      await h.store.set(h.key('m3'), Buffer.from('c'), 60_000)
-      const got = await h.store.getMany([h.key('m1'), h.key('m2'), h.key('m3')])
-      expect(got.map((b) => b?.toString() ?? null)).toEqual(['a', null, 'c'])
-      expect(await h.store.getMany([])).toEqual([])
-    })
-
     it('delete removes keys and counts only existing ones', async () => {
       await h.store.set(h.key('d1'), Buffer.from('a'), 60_000)
       await h.store.set(h.key('d2'), Buffer.from('b'), 60_000)
@@ -95,55 +103,68 @@ function contract(name: string, make: () => Promise<Harness>): void {
       ).toBe(false)
     })
 
-    it('getWithFields reads a value and hash fields together; absent ones are null', async () => {
+    it('getWithStamps reads a value and stamp fields together; absent ones are null', async () => {
       await h.store.set(h.key('gv'), Buffer.from('entry'), 60_000)
-      const [stamp] = await h.store.bumpGenerations([h.key('g1')], 'expire')
-      const got = await h.store.getWithFields(h.key('gv'), h.key('g1'), generationFields('abc'))
+      const [stamp] = await bump(h.store, [h.key('g1')], 'expire')
+      const got = await h.store.getWithStamps(h.key('gv'), h.key('g1'), generationFields('abc'))
       expect(got.value?.toString()).toBe('entry')
-      expect(got.fields).toEqual([String(stamp), null, null, null])
-      const none = await h.store.getWithFields(h.key('absent'), h.key('g-absent'), ['e', 'd'])
-      expect(none).toEqual({ value: null, fields: [null, null] })
+      expect(got.stamps).toEqual([String(stamp), null, null, null])
+      const none = await h.store.getWithStamps(h.key('absent'), h.key('g-absent'), ['e', 'd'])
+      expect(none).toEqual({ value: null, stamps: [null, null] })
     })
 
-    it('bumpGenerations: strictly increasing stamps, per entry or per query, atomically over several hashes', async () => {
+    it('writeStamp: the stamp is at least the clock and strictly increasing per hash', async () => {
+      const before = Date.now()
+      const stamps: number[] = []
+      for (let i = 0; i < 5; i++) stamps.push(...(await h.store.writeStamp([h.key('{g}:mono')], 'x', [])))
+      // The store's clock (Redis TIME on this machine, the process clock for memory) is this machine's clock.
+      expect(stamps[0]).toBeGreaterThanOrEqual(before - 1_000)
+      for (let i = 1; i < stamps.length; i++) expect(stamps[i]).toBeGreaterThan(stamps[i - 1] as number)
+      expect(await h.store.getStamps(h.key('{g}:mono'), ['x', 's'])).toEqual([
+        String(stamps[4]),
+        String(stamps[4]),
+      ])
+    })
+
+    it('invalidation stamps: strictly increasing stamps, per entry or per query, atomically over several hashes', async () => {
       // Keys of one multi-key call share a hash tag (one Cluster slot), as the service's do.
       const [g1, g2] = [h.key('{g}:a'), h.key('{g}:b')]
-      const [a] = await h.store.bumpGenerations([g1], 'expire', 'entry1')
-      const [b] = await h.store.bumpGenerations([g1], 'delete', 'entry1')
+      const [a] = await bump(h.store, [g1], 'expire', 'entry1')
+      const [b] = await bump(h.store, [g1], 'delete', 'entry1')
       expect(b).toBeGreaterThan(a as number)
-      expect(parseGenerations(await h.store.getFields(g1, generationFields('entry1')))).toEqual({
+      expect(parseGenerations(await h.store.getStamps(g1, generationFields('entry1')))).toEqual({
         expiredAt: a,
         deletedAt: b,
         latest: b,
       })
       // Another entry of the query is untouched.
-      expect(parseGenerations(await h.store.getFields(g1, generationFields('entry2'))).latest).toBe(0)
+      expect(parseGenerations(await h.store.getStamps(g1, generationFields('entry2'))).latest).toBe(0)
       // A query-wide expire supersedes per-entry expire stamps (dropped) but keeps per-entry deletes.
-      const [c, d] = await h.store.bumpGenerations([g1, g2], 'expire')
+      const [c, d] = await bump(h.store, [g1, g2], 'expire')
       expect(c).toBeGreaterThan(b as number)
       expect(d).toBeGreaterThan(0)
-      expect(await h.store.getFields(g1, ['e', 'e:entry1', 'd:entry1'])).toEqual([String(c), null, String(b)])
-      expect(await h.store.getFields(g2, ['e'])).toEqual([String(d)])
+      expect(await h.store.getStamps(g1, ['e', 'e:entry1', 'd:entry1'])).toEqual([String(c), null, String(b)])
+      expect(await h.store.getStamps(g2, ['e'])).toEqual([String(d)])
       // A query-wide delete drops every per-entry stamp.
-      const [e] = await h.store.bumpGenerations([g1], 'delete')
-      expect(await h.store.getFields(g1, ['d', 'd:entry1', 'e'])).toEqual([String(e), null, String(c)])
+      const [e] = await bump(h.store, [g1], 'delete')
+      expect(await h.store.getStamps(g1, ['d', 'd:entry1', 'e'])).toEqual([String(e), null, String(c)])
       expect(
-        validityOf(a as number, parseGenerations(await h.store.getFields(g1, generationFields('entry1')))),
+        validityOf(a as number, parseGenerations(await h.store.getStamps(g1, generationFields('entry1')))),
       ).toBe('deleted')
       expect(
-        validityOf(e as number, parseGenerations(await h.store.getFields(g1, generationFields('x')))),
+        validityOf(e as number, parseGenerations(await h.store.getStamps(g1, generationFields('x')))),
       ).toBe('valid')
     })
 
     it('counters add up and read back', async () => {
-      await h.store.incrementCounters(h.key('c'), { hits: 2, misses: 1, zero: 0 })
-      await h.store.incrementCounters(h.key('c'), { hits: 3 })
-      expect(await h.store.getCounters(h.key('c'))).toEqual({ hits: 5, misses: 1 })
-      expect(await h.store.getCounters(h.key('c-absent'))).toEqual({})
+      await h.counters.incrementCounters(h.key('c'), { hits: 2, misses: 1, zero: 0 })
+      await h.counters.incrementCounters(h.key('c'), { hits: 3 })
+      expect(await h.counters.getCounters(h.key('c'))).toEqual({ hits: 5, misses: 1 })
+      expect(await h.counters.getCounters(h.key('c-absent'))).toEqual({})
     })
 
     it('topScores sums scores over sorted sets and answers the highest first', async () => {
-      await h.store.incrementScores(
+      await h.counters.incrementScores(
         h.key('{p}:1'),
         new Map([
           ['a', 3],
@@ -151,7 +172,7 @@ function contract(name: string, make: () => Promise<Harness>): void {
         ]),
         60_000,
       )
-      await h.store.incrementScores(
+      await h.counters.incrementScores(
         h.key('{p}:2'),
         new Map([
           ['b', 5],
@@ -159,22 +180,43 @@ function contract(name: string, make: () => Promise<Harness>): void {
         ]),
         60_000,
       )
-      await h.store.incrementScores(h.key('{p}:2'), new Map([['c', 2]]), 60_000)
-      expect(await h.store.topScores([h.key('{p}:1'), h.key('{p}:2'), h.key('{p}:absent')], 2)).toEqual([
+      await h.counters.incrementScores(h.key('{p}:2'), new Map([['c', 2]]), 60_000)
+      expect(await h.counters.topScores([h.key('{p}:1'), h.key('{p}:2'), h.key('{p}:absent')], 2)).toEqual([
         { member: 'b', score: 6 },
         { member: 'c', score: 4 },
       ])
-      expect(await h.store.topScores([h.key('{p}:1')], 10)).toEqual([
+      expect(await h.counters.topScores([h.key('{p}:1')], 10)).toEqual([
         { member: 'a', score: 3 },
         { member: 'b', score: 1 },
       ])
-      expect(await h.store.topScores([], 10)).toEqual([])
+      expect(await h.counters.topScores([], 10)).toEqual([])
     })
 
     it('sorted sets expire after their TTL', async () => {
-      await h.store.incrementScores(h.key('zt'), new Map([['a', 1]]), 120)
+      await h.counters.incrementScores(h.key('zt'), new Map([['a', 1]]), 120)
       await new Promise((r) => setTimeout(r, 250))
-      expect(await h.store.topScores([h.key('zt')], 10)).toEqual([])
+      expect(await h.counters.topScores([h.key('zt')], 10)).toEqual([])
+    })
+
+    it('pub/sub, where offered, delivers a message to subscribers of the channel only', async () => {
+      const { publish, subscribe } = h.store
+      if (!publish || !subscribe) {
+        expect(h.store.kind).toBe('memory')
+        return
+      }
+      const got: string[] = []
+      const other: string[] = []
+      const off = await subscribe.call(h.store, h.key('chan'), (m) => got.push(m))
+      const offOther = await subscribe.call(h.store, h.key('chan-other'), (m) => other.push(m))
+      await publish.call(h.store, h.key('chan'), 'one')
+      for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(got).toEqual(['one'])
+      expect(other).toEqual([])
+      await off()
+      await publish.call(h.store, h.key('chan'), 'two')
+      await new Promise((r) => setTimeout(r, 100))
+      expect(got).toEqual(['one'])
+      await offOther()
     })
 
     it('ping resolves', async () => {
@@ -185,6 +227,7 @@ function contract(name: string, make: () => Promise<Harness>): void {
 
 contract('memory', async () => ({
   store: new MemoryCacheStore({ maxBytes: 16 * 1024 * 1024 }),
+  counters: new MemoryCounterStore(),
   key: (n) => n,
   teardown: async () => {},
 }))
@@ -193,6 +236,7 @@ contract('redis', async () => {
   const t = await testRedis()
   return {
     store: new RedisCacheStore(t.redis),
+    counters: new RedisCounterStore(t.redis),
     key: (n) => `${t.prefix}:${n}`,
     teardown: t.cleanup,
   }
@@ -205,6 +249,7 @@ contract('redis cluster (the CROSSSLOT rules of ElastiCache Serverless)', async 
   const client = await connectRedis(cluster.url, 1_000, logger, true)
   return {
     store: new RedisCacheStore(client),
+    counters: new RedisCounterStore(client),
     // Keys as the service builds them: entries, leases and stamps land in different slots.
     key: (n) => `acp:v2:${n}`,
     teardown: async () => {

@@ -1,5 +1,4 @@
 import type { CacheStore } from '../../src/cache/cache-store.ts'
-import type { InvalidationMode } from '../../src/cache/generations.ts'
 
 /**
  * Wraps a real store and fails or stalls its calls on demand: the cache-side twin of the local Athena endpoint's
@@ -26,9 +25,6 @@ export class ChaosCacheStore implements CacheStore {
   get(key: string) {
     return this.chaos(() => this.inner.get(key))
   }
-  getMany(keys: readonly string[]) {
-    return this.chaos(() => this.inner.getMany(keys))
-  }
   set(key: string, value: Buffer, ttlMs: number) {
     return this.chaos(() => this.inner.set(key, value, ttlMs))
   }
@@ -44,26 +40,14 @@ export class ChaosCacheStore implements CacheStore {
   delete(keys: readonly string[]) {
     return this.chaos(() => this.inner.delete(keys))
   }
-  getWithFields(key: string, hashKey: string, fields: readonly string[]) {
-    return this.chaos(() => this.inner.getWithFields(key, hashKey, fields))
+  getWithStamps(key: string, hashKey: string, fields: readonly string[]) {
+    return this.chaos(() => this.inner.getWithStamps(key, hashKey, fields))
   }
-  getFields(hashKey: string, fields: readonly string[]) {
-    return this.chaos(() => this.inner.getFields(hashKey, fields))
+  getStamps(hashKey: string, fields: readonly string[]) {
+    return this.chaos(() => this.inner.getStamps(hashKey, fields))
   }
-  bumpGenerations(hashKeys: readonly string[], mode: InvalidationMode, entryId?: string) {
-    return this.chaos(() => this.inner.bumpGenerations(hashKeys, mode, entryId))
-  }
-  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>) {
-    return this.chaos(() => this.inner.incrementCounters(hashKey, counts))
-  }
-  getCounters(hashKey: string) {
-    return this.chaos(() => this.inner.getCounters(hashKey))
-  }
-  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number) {
-    return this.chaos(() => this.inner.incrementScores(key, scores, ttlMs))
-  }
-  topScores(keys: readonly string[], count: number) {
-    return this.chaos(() => this.inner.topScores(keys, count))
+  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]) {
+    return this.chaos(() => this.inner.writeStamp(hashKeys, field, dropPrefixes))
   }
   ping() {
     return this.chaos(() => this.inner.ping())

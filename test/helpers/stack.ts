@@ -4,6 +4,7 @@ import { buildDeps, type Deps } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
+import { RedisCounterStore } from '../../src/cache/redis-counter-store.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { createLogger } from '../../src/logger.ts'
@@ -52,6 +53,7 @@ export async function startStack(
     logger,
     athenaEndpoint: local.endpoint,
     store,
+    ...(options.cache === 'memory' ? {} : { counters: new RedisCounterStore(redis.redis) }),
     ...(options.now ? { now: options.now } : {}),
     ...(options.background ? { background: options.background } : {}),
   })

@@ -166,17 +166,17 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
   it('invalidation costs one store call whatever the number of entries', async () => {
     const calls: string[] = []
     const store = s.deps.store.inner
-    const original = store.bumpGenerations.bind(store)
-    store.bumpGenerations = (keys, mode, entry) => {
+    const original = store.writeStamp.bind(store)
+    store.writeStamp = (keys, field, dropPrefixes) => {
       calls.push(keys.join(','))
-      return original(keys, mode, entry)
+      return original(keys, field, dropPrefixes)
     }
     try {
       for (let i = 0; i < 20; i++) await read(s, `/analytics?measure=m${i}&start=2024-01-01`)
       await invalidate(s, { query: 'analytics' })
       expect(calls).toHaveLength(1)
     } finally {
-      store.bumpGenerations = original
+      store.writeStamp = original
     }
   })
 })

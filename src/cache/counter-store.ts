@@ -1,0 +1,23 @@
+/** A sorted-set member with its score. */
+export interface ScoredMember {
+  member: string
+  score: number
+}
+
+/**
+ * The storage port of usage accounting (service counters and read popularity), kept apart from the read path's
+ * CacheStore: nothing here is on the hit path, and nothing here must ever evict or delay a result.
+ */
+export interface CounterStore {
+  /** Adds to counters of a hash (HINCRBY). */
+  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void>
+  /** Every counter of a hash. */
+  getCounters(hashKey: string): Promise<Record<string, number>>
+  /** Adds to members' scores in a sorted set and (re)sets its time to live. */
+  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void>
+  /**
+   * The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. The keys must
+   * share a hash tag (one Cluster slot).
+   */
+  topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
+}

@@ -1,0 +1,45 @@
+import type { CounterStore, ScoredMember } from './counter-store.ts'
+
+/** In-process CounterStore: usage accounting of a single process (the memory cache's companion). */
+export class MemoryCounterStore implements CounterStore {
+  private readonly hashes = new Map<string, Map<string, number>>()
+  private readonly sortedSets = new Map<string, { scores: Map<string, number>; expiresAt: number }>()
+  private readonly now: () => number
+
+  constructor(options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now
+  }
+
+  async incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
+    let hash = this.hashes.get(hashKey)
+    if (!hash) this.hashes.set(hashKey, (hash = new Map()))
+    for (const [field, by] of Object.entries(counts)) if (by !== 0) hash.set(field, (hash.get(field) ?? 0) + by)
+  }
+
+  async getCounters(hashKey: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.hashes.get(hashKey) ?? [])
+  }
+
+  async incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+    const now = this.now()
+    let set = this.sortedSets.get(key)
+    if (!set || set.expiresAt <= now) this.sortedSets.set(key, (set = { scores: new Map(), expiresAt: 0 }))
+    for (const [member, by] of scores) set.scores.set(member, (set.scores.get(member) ?? 0) + by)
+    set.expiresAt = now + ttlMs
+    for (const [k, v] of this.sortedSets) if (v.expiresAt <= now) this.sortedSets.delete(k)
+  }
+
+  async topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
+    const now = this.now()
+    const sum = new Map<string, number>()
+    for (const key of keys) {
+      const set = this.sortedSets.get(key)
+      if (!set || set.expiresAt <= now) continue
+      for (const [member, score] of set.scores) sum.set(member, (sum.get(member) ?? 0) + score)
+    }
+    return [...sum]
+      .map(([member, score]) => ({ member, score }))
+      .sort((a, b) => b.score - a.score || (a.member < b.member ? 1 : -1))
+      .slice(0, Math.max(0, count))
+  }
+}

@@ -1,0 +1,137 @@
+import { LRUCache } from 'lru-cache'
+import type { Logger } from 'pino'
+import type { CacheKeys } from '../cache/cache-key.ts'
+import type { CacheStore } from '../cache/cache-store.ts'
+import { type DecodedEntry, decodeEntry } from '../cache/entry-codec.ts'
+import {
+  type Generations,
+  generationFields,
+  NO_GENERATIONS,
+  parseGenerations,
+  validityOf,
+} from '../cache/generations.ts'
+import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
+import type { ResolvedQuery } from './read-result.ts'
+
+/** An entry looked up with what the invalidations since its computation make of it. */
+export interface Lookup {
+  entry: DecodedEntry | null
+  /** The store failed: the read bypasses the cache. */
+  unusable: boolean
+  /** The newest invalidation stamp seen: a computation started now records it. */
+  known: number
+}
+
+/** An L1 entry: the entry as validated against the stamps read with it. */
+interface L1Entry {
+  entry: DecodedEntry
+  known: number
+}
+
+/**
+ * An entry as the invalidations since its computation leave it: null when deleted, already stale when expired (its
+ * fresh period ends where it began), unchanged otherwise.
+ */
+export function applyGenerations(entry: DecodedEntry, generations: Generations): DecodedEntry | null {
+  switch (validityOf(entry.known, generations)) {
+    case 'deleted':
+      return null
+    case 'expired':
+      return { ...entry, freshUntil: Math.min(entry.freshUntil, entry.computedAt) }
+    case 'valid':
+      return entry
+  }
+}
+
+export interface EntryLookupOptions {
+  store: CacheStore
+  keys: CacheKeys
+  logger: Logger
+  /** The in-process tier in front of the store: entry lifetime and byte bound (absent or 0 = off). */
+  l1?: { ttlMs: number; maxBytes: number } | undefined
+  now?: (() => number) | undefined
+}
+
+/**
+ * Finds a read's entry: the in-process L1 tier first, then the store together with the entry's invalidation stamps
+ * (one round trip). An entry deleted by a later invalidation is absent; one expired by it is returned already stale.
+ */
+export class EntryLookup {
+  private readonly l1: LRUCache<string, L1Entry> | undefined
+
+  constructor(private readonly o: EntryLookupOptions) {
+    const l1 = o.l1
+    if (l1 && l1.ttlMs > 0 && l1.maxBytes > 0) {
+      this.l1 = new LRUCache<string, L1Entry>({
+        maxSize: l1.maxBytes,
+        sizeCalculation: (e) => e.entry.gzipBody.length + 256,
+        ttl: l1.ttlMs,
+        ttlResolution: 0,
+        ...(o.now ? { perf: { now: o.now } } : {}),
+      })
+    }
+  }
+
+  /** The entry this process holds in L1 for `key`, if any. No I/O. */
+  peekL1(key: string): DecodedEntry | undefined {
+    return this.l1?.get(key)?.entry
+  }
+
+  /** Remembers an entry validated against stamps up to `known` (a no-op without L1). */
+  remember(key: string, entry: DecodedEntry, known: number): void {
+    this.l1?.set(key, { entry, known })
+  }
+
+  /** Drops the in-process tier (an invalidation happened here or was announced by another process). */
+  dropL1(): void {
+    this.l1?.clear()
+  }
+
+  /** L1, then the store with the entry's stamps. A store failure is `unusable`, never an error. */
+  async lookup(resolved: ResolvedQuery, options: { skipL1?: boolean } = {}): Promise<Lookup> {
+    const { key } = resolved
+    const cached = options.skipL1 ? undefined : this.l1?.get(key)
+    if (cached) return { entry: cached.entry, unusable: false, known: cached.known }
+    let stored: { value: Buffer | null; stamps: Array<string | null> }
+    try {
+      stored = await this.o.store.getWithStamps(
+        key,
+        this.o.keys.generations(resolved.def.name),
+        generationFields(this.o.keys.entryId(key)),
+      )
+    } catch (err) {
+      if (!(err instanceof CacheUnavailableError)) throw err
+      return { entry: null, unusable: true, known: 0 }
+    }
+    const generations = parseGenerations(stored.stamps)
+    const known = generations.latest
+    if (!stored.value) return { entry: null, unusable: false, known }
+    let decoded: DecodedEntry
+    try {
+      decoded = decodeEntry(stored.value)
+    } catch (err) {
+      // A corrupt entry is a miss; the computation overwrites it.
+      this.o.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), key },
+        'undecodable cache entry treated as a miss',
+      )
+      return { entry: null, unusable: false, known }
+    }
+    const entry = applyGenerations(decoded, generations)
+    if (entry) this.remember(key, entry, known)
+    return { entry, unusable: false, known }
+  }
+
+  /** The current invalidation stamps of a read's entry (none when the store cannot tell). */
+  async generations(resolved: ResolvedQuery): Promise<Generations> {
+    try {
+      const stamps = await this.o.store.getStamps(
+        this.o.keys.generations(resolved.def.name),
+        generationFields(this.o.keys.entryId(resolved.key)),
+      )
+      return parseGenerations(stamps)
+    } catch {
+      return NO_GENERATIONS
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import type { AthenaRunner } from '../athena/athena-runner.ts'
+import type { CacheKeys } from '../cache/cache-key.ts'
+import type { CacheStore } from '../cache/cache-store.ts'
+import type { Leases } from '../cache/lease.ts'
+import { NotFoundError, QueryCancelledError, QueryFailedError } from '../errors.ts'
+import type { EntryLookup } from './entry-lookup.ts'
+import type { CanonicalParams, RawParams } from './parameters.ts'
+import { entryResult, pendingResult, type ReadOutcome, type ResolvedQuery } from './read-result.ts'
+import type { RequestResolver } from './request-resolver.ts'
+import type { ResultWriter } from './result-writer.ts'
+
+/** Lifetime of the registry of executions this service started (for /executions/{id}). */
+const EXECUTION_RECORD_MS = 86_400_000
+const EXECUTION_ID = /^[A-Za-z0-9-]{1,128}$/
+
+/** What the registry keeps of an execution this service started. */
+export interface ExecutionRecord {
+  query: string
+  params: CanonicalParams
+  key: string
+  createdAt: number
+  /** The invalidation stamp the computation started from (see generations.ts). */
+  known?: number
+}
+
+export interface ExecutionRegistryOptions {
+  store: CacheStore
+  keys: CacheKeys
+  resolver: RequestResolver
+  lookup: EntryLookup
+  writer: ResultWriter
+  runner: AthenaRunner
+  leases: Leases
+  now: () => number
+}
+
+/**
+ * The executions this service started, so that a client told `202 Accepted` can poll `/executions/{id}` from any
+ * process: the id maps to the read it computes. Ids the service did not issue are a 404: the service never reads
+ * arbitrary Athena executions.
+ */
+export class ExecutionRegistry {
+  constructor(private readonly o: ExecutionRegistryOptions) {}
+
+  /** Records an execution just started for `resolved`. Best effort: a lost record only costs that 202's poll URL. */
+  async record(id: string, resolved: ResolvedQuery, known: number): Promise<void> {
+    const record: ExecutionRecord = {
+      query: resolved.def.name,
+      params: resolved.params,
+      key: resolved.key,
+      createdAt: this.o.now(),
+      known,
+    }
+    await this.o.store
+      .set(this.o.keys.execution(id), Buffer.from(JSON.stringify(record)), EXECUTION_RECORD_MS)
+      .catch(() => {})
+  }
+
+  /** The state of an execution: its result when done (collected if nobody has yet), else pending. */
+  async execution(id: string): Promise<ReadOutcome> {
+    const record = await this.get(id)
+    const resolved = this.o.resolver.resolve(record.query, record.params as RawParams)
+    const { entry } = await this.o.lookup.lookup(resolved)
+    if (entry && entry.queryExecutionId === id) return entryResult(resolved, entry, 'HIT', { cacheMs: 0 })
+    const execution = await this.o.runner.describe(id)
+    const state = execution.Status?.State ?? 'QUEUED'
+    if (state === 'QUEUED' || state === 'RUNNING') return pendingResult(resolved, id, state)
+    if (state === 'SUCCEEDED') {
+      const collected = await this.o.writer.collectFinished(resolved, execution, record.known ?? 0)
+      await this.o.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
+      return entryResult(resolved, collected, 'MISS', { cacheMs: 0 })
+    }
+    if (state === 'CANCELLED') throw new QueryCancelledError(id, execution.Status?.StateChangeReason)
+    const athenaError = execution.Status?.AthenaError
+    throw new QueryFailedError(
+      athenaError?.ErrorMessage ?? execution.Status?.StateChangeReason ?? 'Athena query failed',
+      {
+        queryExecutionId: id,
+        ...(athenaError?.ErrorCategory !== undefined ? { errorCategory: athenaError.ErrorCategory } : {}),
+      },
+    )
+  }
+
+  /** Stops an execution this service started and clears its lease. */
+  async stop(id: string): Promise<{ executionId: string; stopped: boolean }> {
+    const record = await this.get(id)
+    const stopped = await this.o.runner.stop(id)
+    await this.o.leases.clearExecution(this.o.keys.lease(record.key), id).catch(() => {})
+    return { executionId: id, stopped }
+  }
+
+  private async get(id: string): Promise<ExecutionRecord> {
+    if (!EXECUTION_ID.test(id))
+      throw new NotFoundError(`No execution ${id.slice(0, 64)} was issued by this service`)
+    const raw = await this.o.store.get(this.o.keys.execution(id))
+    if (!raw) throw new NotFoundError(`No execution ${id} was issued by this service`)
+    return JSON.parse(raw.toString('utf8')) as ExecutionRecord
+  }
+}
