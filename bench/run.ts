@@ -16,6 +16,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = 50
 const MISS_QUERY_MS = (process.env.BENCH_MISS_QUERY_MS ?? '2000,30000').split(',').filter(Boolean).map(Number)
 const OUT_DIR = '.bench'
+// BENCH_PARTS=hit (or miss) runs one part only.
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'hit,miss').split(','))
+type HitServer = 'a' | 'aPlain' | 'l1' | 'l1Plain' | 'b' | 'c'
 const children: ChildProcess[] = []
 
 // With two or more CPUs and taskset, the server under test gets CPU 1 to itself while the load generator (this
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
   )
   await waitFor(`${athenaUrl}/_local/stats`, 300_000)
 
-  const serverEnv = (cachePrefix: string, port: number): Record<string, string> => ({
+  const serverEnv = (cachePrefix: string, port: number, l1TtlMs = '0'): Record<string, string> => ({
     PORT: String(port),
     HOST: '127.0.0.1',
     REDIS_URL: redisInfo.url,
@@ -101,8 +104,8 @@ async function main(): Promise<void> {
     CACHE_PREFIX: cachePrefix,
     QUERY_TIMEOUT_MS: '120000',
     SYNC_DEADLINE_MS: '120000',
-    // (a) is measured Redis-backed: the in-process L1 tier is off here (bench/resilience.ts measures it on).
-    L1_TTL_MS: '0',
+    L1_TTL_MS: l1TtlMs,
+    PREWARM_SCHEDULES: 'off',
   })
 
   // ---- (1) hit path ----------------------------------------------------------------------------------------------
@@ -110,16 +113,26 @@ async function main(): Promise<void> {
     '2KB': '/analytics?measure=pageviews&period=day&start=2024-01-01',
     '200KB': '/analytics?measure=pageviews&period=hour&start=2024-01-01&end=2024-03-31',
   }
+  // (a) Redis-backed: the in-process L1 tier off, so every hit reads the entry and its stamps from Redis.
+  // (l1) the Node server's default: L1 on (1 s), fresh hits answered in-process.
   const ourPort = await freePort()
-  const ours = start('server-a', ['bin/acp.js', 'serve'], serverEnv(prefix, ourPort))
+  const ours = start('server-a', ['bin/acp.js', 'serve'], serverEnv(prefix, ourPort, '0'))
+  const l1Port = await freePort()
+  const withL1 = start('server-l1', ['bin/acp.js', 'serve'], serverEnv(prefix, l1Port, '1000'))
   const ourUrl = `http://127.0.0.1:${ourPort}`
+  const l1Url = `http://127.0.0.1:${l1Port}`
   await waitFor(`${ourUrl}/health`)
-  const hit: Record<string, Record<string, LoadResult & { payloadBytes: number }>> = {}
+  await waitFor(`${l1Url}/health`)
+  const hit: Record<string, Record<HitServer, LoadResult & { payloadBytes: number }>> = {}
   for (const [size, path] of Object.entries(payloads)) {
+    if (!PARTS.has('hit')) break
     const first = await fetch(`${ourUrl}${path}`) // MISS: computes and stores the entry
     const body = Buffer.from(await first.arrayBuffer())
-    const check = await fetch(`${ourUrl}${path}`)
-    if (check.headers.get('x-cache') !== 'HIT') throw new Error(`expected a HIT for ${path}`)
+    for (const url of [ourUrl, l1Url]) {
+      const check = await fetch(`${url}${path}`)
+      if (check.headers.get('x-cache') !== 'HIT') throw new Error(`expected a HIT for ${url}${path}`)
+    }
+    // The baselines serve the same plain JSON bytes from one Redis key.
     const baselineKey = `${prefix}:baseline:${size}`
     await redis.set(baselineKey, body)
     const floorPort = await freePort()
@@ -136,44 +149,39 @@ async function main(): Promise<void> {
     )
     await waitFor(`http://127.0.0.1:${floorPort}/x`)
     await waitFor(`http://127.0.0.1:${naivePort}/x`)
+    const plain = {}
+    const gzip = { 'accept-encoding': 'gzip' }
+    const targets: Record<HitServer, { url: string; pid: number | undefined; headers: Record<string, string> }> = {
+      a: { url: `${ourUrl}${path}`, pid: ours.pid, headers: gzip },
+      aPlain: { url: `${ourUrl}${path}`, pid: ours.pid, headers: plain },
+      l1: { url: `${l1Url}${path}`, pid: withL1.pid, headers: gzip },
+      l1Plain: { url: `${l1Url}${path}`, pid: withL1.pid, headers: plain },
+      b: { url: `http://127.0.0.1:${floorPort}/x`, pid: floor.pid, headers: gzip },
+      c: { url: `http://127.0.0.1:${naivePort}/x`, pid: naive.pid, headers: gzip },
+    }
     process.stdout.write(
-      `hit path, ${size} payload (${body.length} bytes of JSON): ${ROUNDS} rounds × 3 servers × ${DURATION_S} s…\n`,
+      `hit path, ${size} payload (${body.length} bytes of JSON): ${ROUNDS} rounds × ${Object.keys(targets).length} runs × ${DURATION_S} s…\n`,
     )
     // Interleaved rounds, median per server: the machine's throughput drifts between runs, and a drift must not
     // land on one server only.
-    const runs: Record<'a' | 'b' | 'c' | 'aPlain', LoadResult[]> = { a: [], b: [], c: [], aPlain: [] }
+    const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, [] as LoadResult[]])) as Record<
+      HitServer,
+      LoadResult[]
+    >
     for (let round = 0; round < ROUNDS; round++) {
-      runs.a.push(
-        await loadRun(`${ourUrl}${path}`, { connections: CONNECTIONS, durationS: DURATION_S, pid: ours.pid }),
-      )
-      runs.b.push(
-        await loadRun(`http://127.0.0.1:${floorPort}/x`, {
-          connections: CONNECTIONS,
-          durationS: DURATION_S,
-          pid: floor.pid,
-        }),
-      )
-      runs.c.push(
-        await loadRun(`http://127.0.0.1:${naivePort}/x`, {
-          connections: CONNECTIONS,
-          durationS: DURATION_S,
-          pid: naive.pid,
-        }),
-      )
+      for (const [name, t] of Object.entries(targets) as Array<[HitServer, (typeof targets)[HitServer]]>)
+        runs[name].push(
+          await loadRun(t.url, { connections: CONNECTIONS, durationS: DURATION_S, pid: t.pid, headers: t.headers }),
+        )
     }
-    runs.aPlain.push(
-      await loadRun(`${ourUrl}${path}`, { connections: CONNECTIONS, durationS: DURATION_S, headers: {} }),
-    )
-    hit[size] = {
-      a: { ...median(runs.a), payloadBytes: body.length },
-      b: { ...median(runs.b), payloadBytes: body.length },
-      c: { ...median(runs.c), payloadBytes: body.length },
-      aPlain: { ...median(runs.aPlain), payloadBytes: body.length },
-    }
+    hit[size] = Object.fromEntries(
+      Object.entries(runs).map(([k, r]) => [k, { ...median(r), payloadBytes: body.length }]),
+    ) as Record<HitServer, LoadResult & { payloadBytes: number }>
     await stop(floor)
     await stop(naive)
   }
   await stop(ours)
+  await stop(withL1)
 
   // ---- (2) miss path -------------------------------------------------------------------------------------------
   const athenaClient = new AthenaClient({
@@ -190,7 +198,7 @@ async function main(): Promise<void> {
   await mkdir(`${OUT_DIR}/config`, { recursive: true })
   await writeFile(`${OUT_DIR}/config/queries.yaml`, stringifyYaml(catalog))
   const miss: Array<Record<string, number | string>> = []
-  for (const queryMs of MISS_QUERY_MS) {
+  for (const queryMs of PARTS.has('miss') ? MISS_QUERY_MS : []) {
     await fetch(`${athenaUrl}/_local/config`, {
       method: 'POST',
       body: JSON.stringify({ minQueryMs: queryMs }),
@@ -249,22 +257,31 @@ async function main(): Promise<void> {
   // ---- report ----------------------------------------------------------------------------------------------------
   const lines: string[] = [
     '',
-    `Hit path — autocannon, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION_S} s runs, Accept-Encoding: gzip`,
+    `Hit path — autocannon, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION_S} s runs`,
   ]
-  lines.push('payload  server                          req/s    p50 ms  p99 ms  bytes/resp  CPU µs/req')
-  const ratios: Record<string, { ab: number; ac: number }> = {}
+  lines.push('payload  server                                   req/s    p50 ms  p99 ms  bytes/resp  CPU µs/req')
+  const labels: Record<HitServer, string> = {
+    a: '(a) HIT from Redis, gzip',
+    aPlain: '(a) HIT from Redis, no gzip',
+    l1: '(l1) HIT with L1, gzip',
+    l1Plain: '(l1) HIT with L1, no gzip',
+    b: '(b) floor: getBuffer + write',
+    c: '(c) naive: get+parse+c.json',
+  }
+  const ratios: Record<string, Record<string, number>> = {}
   for (const [size, r] of Object.entries(hit)) {
     const row = (label: string, x: LoadResult) =>
-      `${size.padEnd(8)} ${label.padEnd(30)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)} ${String(x.cpuMicrosPerRequest ?? '?').padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
-    if (!r.a || !r.b || !r.c || !r.aPlain) continue
-    lines.push(row('(a) athena-cache-proxy HIT', r.a))
-    lines.push(row('(b) floor: getBuffer + write', r.b))
-    lines.push(row('(c) naive: get+parse+c.json', r.c))
-    lines.push(row('(a) without Accept-Encoding', r.aPlain))
-    ratios[size] = { ab: r.a.rps / r.b.rps, ac: r.a.rps / r.c.rps }
-    lines.push(
-      `${size.padEnd(8)} ratios: a/b = ${(r.a.rps / r.b.rps).toFixed(2)}, a/c = ${(r.a.rps / r.c.rps).toFixed(2)}`,
-    )
+      `${size.padEnd(8)} ${label.padEnd(39)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)} ${String(x.cpuMicrosPerRequest ?? '?').padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
+    for (const k of Object.keys(labels) as HitServer[]) lines.push(row(labels[k], r[k]))
+    const vsFloor = (k: HitServer) => Math.round((r[k].rps / r.b.rps) * 100) / 100
+    ratios[size] = {
+      gzipVsFloor: vsFloor('a'),
+      plainVsFloor: vsFloor('aPlain'),
+      l1GzipVsFloor: vsFloor('l1'),
+      l1PlainVsFloor: vsFloor('l1Plain'),
+      gzipVsNaive: Math.round((r.a.rps / r.c.rps) * 100) / 100,
+    }
+    lines.push(`${size.padEnd(8)} ratios to the floor: ${JSON.stringify(ratios[size])}`)
   }
   lines.push(
     '',
