@@ -601,7 +601,9 @@ describe('Dockerfile and .dockerignore', () => {
         statSync(join(ROOT, dir, f)).isDirectory() ? files(`${dir}/${f}`) : [`${dir}/${f}`],
       )
     const imported = new Set<string>()
-    for (const file of [...files('src'), ...files('bin')].filter((f) => /\.(ts|js)$/.test(f))) {
+    // What the Dockerfile copies: the emulators in local/ run in the image too.
+    const sources = [...files('src'), ...files('local'), ...files('bin')].filter((f) => /\.(ts|js)$/.test(f))
+    for (const file of sources) {
       const text = read(file)
       const specifiers = [
         ...[...text.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]),
