@@ -4,7 +4,6 @@
 //   (b) Redis outage: constant load on one server; its Redis is killed at 5 s and restarted at 10 s
 //   (c) hit path, 2 KB payload: this service with L1 on vs the floor server (one getBuffer per request)
 import { mkdir, writeFile } from 'node:fs/promises'
-import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import {
   CAN_PIN,

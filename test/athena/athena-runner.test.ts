@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { AthenaClient, StopQueryExecutionCommand } from '@aws-sdk/client-athena'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { AthenaRunner, type QueryRequest } from '../../src/athena/athena-runner.ts'
 import {
   EngineThrottledError,
@@ -9,7 +10,6 @@ import {
   QueryTimeoutError,
   ResultTooLargeError,
 } from '../../src/errors.ts'
-import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 
 let local: LocalAthena
 let client: AthenaClient

@@ -1,4 +1,5 @@
 import { inject } from 'vitest'
+import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { createApp } from '../../src/app.ts'
 import { buildDeps, type Deps } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
@@ -6,7 +7,6 @@ import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
 import { RedisCounterStore } from '../../src/cache/redis-counter-store.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
-import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { createLogger } from '../../src/logger.ts'
 import { testRedis } from './redis-client.ts'
 

@@ -88,6 +88,14 @@ function service(name: string, file: ComposeFile = compose): Service {
   return s
 }
 
+/** The script of an exec-form `['CMD', 'node', '-e', <script>]` health check; throws when the check has no script. */
+function nodeCheckScript(name: string): string {
+  const test = service(name).healthcheck?.test
+  const script = Array.isArray(test) ? test[3] : undefined
+  if (script === undefined) throw new Error(`${name}: the health check has no \`node -e\` script`)
+  return script
+}
+
 /** `environment:` as the container sees it (map or list form; a bare name passes the host's value through). */
 function environment(s: Service, host: Env = {}): Env {
   const entries: [string, unknown][] = Array.isArray(s.environment)
@@ -357,7 +365,7 @@ describe('docker-compose.yml: health checks and start order', () => {
     (name, route, source) => {
       const test = service(name).healthcheck?.test
       expect(Array.isArray(test) && test.slice(0, 3)).toEqual(['CMD', 'node', '-e'])
-      const url = /http:\/\/127\.0\.0\.1:(\d+)(\/[^'"`]*)/.exec(String((test as string[])[3]))
+      const url = /http:\/\/127\.0\.0\.1:(\d+)(\/[^'"`]*)/.exec(nodeCheckScript(name))
       expect(url, 'a URL on 127.0.0.1').not.toBeNull()
       const listening =
         name === 'api'
@@ -372,7 +380,7 @@ describe('docker-compose.yml: health checks and start order', () => {
   it.concurrent.each(httpChecks)(
     '%s: the check script exits 0 when the route answers and 1 when it does not',
     async (name) => {
-      const script = String((service(name).healthcheck?.test as string[])[3])
+      const script = nodeCheckScript(name)
       const target = /127\.0\.0\.1:\d+(\/[^'"`]*)/
       const route = target.exec(script)?.[1]
       // The script, pointed at `port` and `path` instead of the container's; resolves to its exit code.
@@ -593,7 +601,9 @@ describe('Dockerfile and .dockerignore', () => {
         statSync(join(ROOT, dir, f)).isDirectory() ? files(`${dir}/${f}`) : [`${dir}/${f}`],
       )
     const imported = new Set<string>()
-    for (const file of [...files('src'), ...files('local'), ...files('bin')].filter((f) => /\.(ts|js)$/.test(f))) {
+    // What the Dockerfile copies: the emulators in local/ run in the image too.
+    const sources = [...files('src'), ...files('local'), ...files('bin')].filter((f) => /\.(ts|js)$/.test(f))
+    for (const file of sources) {
       const text = read(file)
       const specifiers = [
         ...[...text.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]),

@@ -3,6 +3,7 @@
 // Redis/Lambda wiring, the deployment's redeployment hash, Athena/Glue settings and the Scheduler's role.
 // `terraform fmt -check` runs when terraform is on PATH; `terraform validate` and an offline `terraform plan` run
 // when a local provider mirror is available too (TF_PLUGIN_MIRROR, default /opt/tf-plugins).
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: expected values are Terraform `${…}`, not JS templates
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -833,7 +834,7 @@ locals {
     )
   })
 
-  describe.skipIf(!HAS_TERRAFORM || !HAS_MIRROR)('with the local provider mirror', () => {
+  describe('with the local provider mirror', { skip: !HAS_TERRAFORM || !HAS_MIRROR }, () => {
     let dir: string
     let cliConfig: string
     let env: NodeJS.ProcessEnv
@@ -910,17 +911,16 @@ locals {
           managed.some((r) => r.address === address || r.address.startsWith(`${address}[`)),
           `${address} is planned`,
         ).toBe(true)
-      const after = (address: string) =>
+      const planned = (address: string) =>
         json.resource_changes.find((r) => r.address === address)?.change.after
-      expect(first(after('aws_scheduler_schedule.prewarm')?.target)?.input).toBe(
+      expect(first(planned('aws_scheduler_schedule.prewarm')?.target)?.input).toBe(
         scheduleInput('every-15-minutes'),
       )
-      expect(after('aws_scheduler_schedule_group.prewarm')?.name).toBe('acp-prewarm')
+      expect(planned('aws_scheduler_schedule_group.prewarm')?.name).toBe('acp-prewarm')
+      const glueParameters = planned('aws_glue_catalog_table.analytics')?.parameters as Body | undefined
+      expect(glueParameters?.['storage.location.template']).toBe('s3://my-analytics-data/analytics/dt=${dt}/')
       expect(
-        (after('aws_glue_catalog_table.analytics')?.parameters as Body)['storage.location.template'],
-      ).toBe('s3://my-analytics-data/analytics/dt=${dt}/')
-      expect(
-        first(first(after('aws_athena_workgroup.analytics')?.configuration)?.result_configuration)
+        first(first(planned('aws_athena_workgroup.analytics')?.configuration)?.result_configuration)
           ?.output_location,
       ).toBe('s3://acme-analytics-api-dev-results-123456789012/results/')
     })

@@ -509,7 +509,10 @@ describe('firing', () => {
         return invoke ? invoke(payload, info) : 'warmed'
       },
     })
-    const h = { local, client: clientFor(local.endpoint), calls, setClock: (ms: number) => void (clock = ms) }
+    const setClock = (ms: number) => {
+      clock = ms
+    }
+    const h = { local, client: clientFor(local.endpoint), calls, setClock }
     opened.push(h)
     return h
   }

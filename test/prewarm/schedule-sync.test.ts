@@ -12,8 +12,8 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-scheduler'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadSchedules, type ScheduleDef, scheduleInput } from '../../src/config/schedules.ts'
 import { type LocalScheduler, startLocalScheduler } from '../../local/scheduler/scheduler-server.ts'
+import { loadSchedules, type ScheduleDef, scheduleInput } from '../../src/config/schedules.ts'
 import {
   type DesiredSchedule,
   desiredSchedules,
@@ -121,7 +121,6 @@ describe('planScheduleSync', () => {
 })
 
 describe('syncSchedules against the local endpoint', () => {
-  let clock = T0
   let local: LocalScheduler
   let client: SchedulerClient
   let other: SchedulerClient
@@ -135,7 +134,7 @@ describe('syncSchedules against the local endpoint', () => {
     })
 
   beforeAll(async () => {
-    local = await startLocalScheduler({ invoke: async () => 'ok', now: () => clock, tickMs: 0 })
+    local = await startLocalScheduler({ invoke: async () => 'ok', now: () => T0, tickMs: 0 })
     client = newClient()
     // A second writer, for races and for checking state behind the sync's back.
     other = newClient()
