@@ -151,7 +151,10 @@ async function main(): Promise<void> {
     await waitFor(`http://127.0.0.1:${naivePort}/x`)
     const plain = {}
     const gzip = { 'accept-encoding': 'gzip' }
-    const targets: Record<HitServer, { url: string; pid: number | undefined; headers: Record<string, string> }> = {
+    const targets: Record<
+      HitServer,
+      { url: string; pid: number | undefined; headers: Record<string, string> }
+    > = {
       a: { url: `${ourUrl}${path}`, pid: ours.pid, headers: gzip },
       aPlain: { url: `${ourUrl}${path}`, pid: ours.pid, headers: plain },
       l1: { url: `${l1Url}${path}`, pid: withL1.pid, headers: gzip },
@@ -171,7 +174,12 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, t] of Object.entries(targets) as Array<[HitServer, (typeof targets)[HitServer]]>)
         runs[name].push(
-          await loadRun(t.url, { connections: CONNECTIONS, durationS: DURATION_S, pid: t.pid, headers: t.headers }),
+          await loadRun(t.url, {
+            connections: CONNECTIONS,
+            durationS: DURATION_S,
+            pid: t.pid,
+            headers: t.headers,
+          }),
         )
     }
     hit[size] = Object.fromEntries(
@@ -259,7 +267,9 @@ async function main(): Promise<void> {
     '',
     `Hit path — autocannon, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION_S} s runs`,
   ]
-  lines.push('payload  server                                   req/s    p50 ms  p99 ms  bytes/resp  CPU µs/req')
+  lines.push(
+    'payload  server                                   req/s    p50 ms  p99 ms  bytes/resp  CPU µs/req',
+  )
   const labels: Record<HitServer, string> = {
     a: '(a) HIT from Redis, gzip',
     aPlain: '(a) HIT from Redis, no gzip',

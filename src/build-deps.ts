@@ -16,8 +16,8 @@ import { loadCatalog } from './config/catalog.ts'
 import type { AppConfig } from './config/load-config.ts'
 import { loadPrewarmSettings } from './config/prewarm.ts'
 import { loadSchedules } from './config/schedules.ts'
-import { AccessLog } from './http/access-log.ts'
 import { errorMessage } from './errors.ts'
+import { AccessLog } from './http/access-log.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
@@ -185,10 +185,12 @@ export async function buildDeps(
   // tier at once; without L1 there is nothing to drop.
   const unsubscribe =
     store.subscribe && config.l1.ttlMs > 0
-      ? await store.subscribe(keys.invalidationChannel, () => service.dropL1()).catch((err: unknown) => {
-          logger.warn({ err: errorMessage(err) }, 'invalidation channel unavailable')
-          return undefined
-        })
+      ? await store
+          .subscribe(keys.invalidationChannel, () => service.dropL1())
+          .catch((err: unknown) => {
+            logger.warn({ err: errorMessage(err) }, 'invalidation channel unavailable')
+            return undefined
+          })
       : undefined
   const invalidator = new Invalidator({ service, store, keys })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })

@@ -15,7 +15,8 @@ export class GuardedCacheStore implements CacheStore {
     this.breaker = options instanceof CircuitBreaker ? options : new CircuitBreaker(options)
     // Pub/sub exists only where the backend offers it.
     const { publish, subscribe } = inner
-    if (publish) this.publish = (channel, message) => this.breaker.run(() => publish.call(inner, channel, message))
+    if (publish)
+      this.publish = (channel, message) => this.breaker.run(() => publish.call(inner, channel, message))
     if (subscribe) this.subscribe = (channel, onMessage) => subscribe.call(inner, channel, onMessage)
   }
 

@@ -74,8 +74,8 @@ export class MemoryCacheStore implements CacheStore {
   ): Promise<number[]> {
     const now = this.now()
     return hashKeys.map((key) => {
-      let hash = this.hashes.get(key)
-      if (!hash) this.hashes.set(key, (hash = new Map()))
+      const hash = this.hashes.get(key) ?? new Map<string, string>()
+      this.hashes.set(key, hash)
       const stamp = Math.max(now, Number(hash.get('s') ?? 0) + 1)
       for (const f of [...hash.keys()]) if (dropPrefixes.some((p) => f.startsWith(p))) hash.delete(f)
       hash.set(field, String(stamp))

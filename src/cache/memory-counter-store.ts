@@ -11,9 +11,10 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
-    let hash = this.hashes.get(hashKey)
-    if (!hash) this.hashes.set(hashKey, (hash = new Map()))
-    for (const [field, by] of Object.entries(counts)) if (by !== 0) hash.set(field, (hash.get(field) ?? 0) + by)
+    const hash = this.hashes.get(hashKey) ?? new Map<string, number>()
+    this.hashes.set(hashKey, hash)
+    for (const [field, by] of Object.entries(counts))
+      if (by !== 0) hash.set(field, (hash.get(field) ?? 0) + by)
   }
 
   async getCounters(hashKey: string): Promise<Record<string, number>> {
@@ -22,8 +23,10 @@ export class MemoryCounterStore implements CounterStore {
 
   async incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
     const now = this.now()
-    let set = this.sortedSets.get(key)
-    if (!set || set.expiresAt <= now) this.sortedSets.set(key, (set = { scores: new Map(), expiresAt: 0 }))
+    const current = this.sortedSets.get(key)
+    const set =
+      current && current.expiresAt > now ? current : { scores: new Map<string, number>(), expiresAt: 0 }
+    this.sortedSets.set(key, set)
     for (const [member, by] of scores) set.scores.set(member, (set.scores.get(member) ?? 0) + by)
     set.expiresAt = now + ttlMs
     for (const [k, v] of this.sortedSets) if (v.expiresAt <= now) this.sortedSets.delete(k)

@@ -93,7 +93,10 @@ export class Computation {
     try {
       await this.detachedRefresh(resolved, known)
     } catch (err) {
-      this.o.logger.warn({ err: errorMessage(err), key: resolved.key }, 'detached refresh failed; stale entry kept')
+      this.o.logger.warn(
+        { err: errorMessage(err), key: resolved.key },
+        'detached refresh failed; stale entry kept',
+      )
     }
   }
 
@@ -118,7 +121,11 @@ export class Computation {
     else if (state === 'FAILED' || state === 'CANCELLED') await leases.clearExecution(leaseKey, id)
   }
 
-  private async startExecution(resolved: ResolvedQuery, lease: HeldLease | null, known: number): Promise<string> {
+  private async startExecution(
+    resolved: ResolvedQuery,
+    lease: HeldLease | null,
+    known: number,
+  ): Promise<string> {
     const { def, params, identity, key } = resolved
     const { sql, executionParameters } = bindQuery(def, params)
     const reuseMinutes = this.resultReuseMinutes(def, known)

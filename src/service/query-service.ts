@@ -95,7 +95,12 @@ export class QueryService {
     this.now = now
     const { store, keys, runner, logger } = o
     const leases = new Leases(store, { startTtlMs: o.leaseTtlMs, runTtlMs: o.queryTimeoutMs + 60_000, now })
-    this.resolver = new RequestResolver({ catalog: o.catalog, keys, database: o.database, workgroup: o.workgroup })
+    this.resolver = new RequestResolver({
+      catalog: o.catalog,
+      keys,
+      database: o.database,
+      workgroup: o.workgroup,
+    })
     this.lookup = new EntryLookup({ store, keys, logger, l1: o.l1, now: o.now })
     const writer = new ResultWriter({
       store,
@@ -209,7 +214,10 @@ export class QueryService {
     return read
   }
 
-  private async readUncounted(resolved: ResolvedQuery, options: { preferAsync?: boolean }): Promise<ReadOutcome> {
+  private async readUncounted(
+    resolved: ResolvedQuery,
+    options: { preferAsync?: boolean },
+  ): Promise<ReadOutcome> {
     const t0 = performance.now()
     const { entry, unusable, known } = await this.lookup.lookup(resolved)
     const cacheMs = performance.now() - t0
@@ -222,7 +230,9 @@ export class QueryService {
       return entryResult(resolved, entry, 'STALE', { cacheMs })
     }
     const fallback =
-      entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000 ? entry : null
+      entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000
+        ? entry
+        : null
     const t1 = performance.now()
     try {
       const computed = this.computation.computeShared(resolved, known)
@@ -265,7 +275,10 @@ export class QueryService {
   }
 
   /** The execution a computation runs, as a 202 answer (waiting a little for it to be started). */
-  private async pendingOf(resolved: ResolvedQuery, computed: Promise<DecodedEntry>): Promise<PendingResult | null> {
+  private async pendingOf(
+    resolved: ResolvedQuery,
+    computed: Promise<DecodedEntry>,
+  ): Promise<PendingResult | null> {
     // Swallow here: the caller that awaits `computed` reports the error.
     computed.catch(() => {})
     const settled = computed.then(

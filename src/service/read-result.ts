@@ -52,7 +52,15 @@ export function entryResult(
   outcome: CacheOutcome,
   timings: ReadResult['timings'],
 ): ReadResult {
-  return { kind: 'entry', entry, outcome, key: resolved.key, query: resolved.def.name, def: resolved.def, timings }
+  return {
+    kind: 'entry',
+    entry,
+    outcome,
+    key: resolved.key,
+    query: resolved.def.name,
+    def: resolved.def,
+    timings,
+  }
 }
 
 /** A read whose query still runs as `executionId`. */

@@ -12,7 +12,11 @@ const MEMO_ENTRIES = 10_000
 /** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
 export function parseSearch(search: string): RawParams {
   const out: Record<string, string[]> = {}
-  for (const [k, v] of new URLSearchParams(search)) (out[k] ??= []).push(v)
+  for (const [k, v] of new URLSearchParams(search)) {
+    const values = out[k] ?? []
+    values.push(v)
+    out[k] = values
+  }
   return out
 }
 

@@ -58,7 +58,9 @@ export class ResultWriter {
     // Several processes may be waiting on this execution: one fetches the rows and writes the entry, the others
     // pick that entry up, so every process serves the same bytes (one ETag) and Athena's results are read once.
     const collectKey = `${keys.lease(resolved.key)}:c:${id}`
-    const collector = await store.setIfAbsent(collectKey, Buffer.from('1'), COLLECTOR_CLAIM_MS).catch(() => true)
+    const collector = await store
+      .setIfAbsent(collectKey, Buffer.from('1'), COLLECTOR_CLAIM_MS)
+      .catch(() => true)
     if (!collector) {
       const giveUpAt = Date.now() + COLLECTOR_WAIT_MS
       while (Date.now() < giveUpAt) {
@@ -107,9 +109,11 @@ export class ResultWriter {
     // Invalidated while running: stored only where nothing is (it reads as stale or deleted, per the stamps), so it
     // can never replace an entry computed after the invalidation.
     const outdated = validityOf(known, generations) !== 'valid'
-    await (outdated ? store.setIfAbsent(key, buf, ttlMs) : store.set(key, buf, ttlMs)).catch((err: unknown) => {
-      this.o.logger.warn({ err: errorMessage(err), key }, 'cache write failed; result served uncached')
-    })
+    await (outdated ? store.setIfAbsent(key, buf, ttlMs) : store.set(key, buf, ttlMs)).catch(
+      (err: unknown) => {
+        this.o.logger.warn({ err: errorMessage(err), key }, 'cache write failed; result served uncached')
+      },
+    )
     const entry = decodeEntry(buf)
     if (!outdated) lookup.remember(key, entry, generations.latest)
     await this.o.history.record(key, def.name, stats.totalMs)
@@ -135,7 +139,9 @@ export class ResultWriter {
     if (!(err instanceof QueryFailedError && err.isUserError) || ttlSeconds <= 0) return
     const computedAt = this.o.now()
     const until = computedAt + ttlSeconds * 1000
-    const body = Buffer.from(JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }))
+    const body = Buffer.from(
+      JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }),
+    )
     const buf = encodeEntry(
       {
         kind: 'error',

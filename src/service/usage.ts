@@ -111,7 +111,10 @@ export class UsageRecorder {
     }
     const bucket = Math.floor(this.now() / this.o.bucketMs)
     let counts = this.buckets.get(bucket)
-    if (!counts) this.buckets.set(bucket, (counts = new Map()))
+    if (!counts) {
+      counts = new Map()
+      this.buckets.set(bucket, counts)
+    }
     counts.set(member, (counts.get(member) ?? 0) + 1)
   }
 

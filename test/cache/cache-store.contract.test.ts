@@ -27,7 +27,12 @@ interface Harness {
 }
 
 /** An invalidation as the service writes it: the stamp decided by generations.ts, written by the store. */
-function bump(store: CacheStore, hashKeys: string[], mode: InvalidationMode, entryId?: string): Promise<number[]> {
+function bump(
+  store: CacheStore,
+  hashKeys: string[],
+  mode: InvalidationMode,
+  entryId?: string,
+): Promise<number[]> {
   const { field, dropPrefixes } = stampWrite(mode, entryId)
   return store.writeStamp(hashKeys, field, dropPrefixes)
 }

@@ -1,7 +1,7 @@
 // Invalidation across processes: two `acp serve` processes share one Redis key space and one `acp local-athena`
 // process, each with its in-process L1 tier on. An invalidation made through one process (or the `acp invalidate`
 // CLI) is announced on Redis pub/sub, and the other process must stop answering from its L1 at once.
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
   type LocalAthenaProcess,
