@@ -40,9 +40,11 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
       deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
     }
     const search = q < 0 ? '' : url.slice(q + 1)
-    const hot = deps.service.peekL1(name, search)
+    const resolved = deps.service.tryResolve(name, search)
+    if (!resolved) return fallback(req, res)
+    const hot = deps.service.peekL1(resolved)
     if (hot) return respond(hot)
-    deps.service.peek(name, search).then(
+    deps.service.peek(resolved).then(
       (read) => (read ? respond(read) : fallback(req, res)),
       () => fallback(req, res),
     )

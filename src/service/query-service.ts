@@ -168,23 +168,25 @@ export class QueryService {
     this.lookup.dropL1()
   }
 
-  /**
-   * A fresh result already in this process's L1 tier, or undefined (and undefined for anything invalid: the full
-   * path then reports it). No I/O: the Node server answers such reads before the HTTP framework runs.
-   */
-  peekL1(name: string, search: string): ReadResult | undefined {
-    const resolved = this.resolver.tryResolve(name, search)
-    const entry = resolved && this.lookup.peekL1(resolved.key)
-    return resolved && entry ? this.freshHit(resolved, entry, 0) : undefined
+  /** `resolveRequest` on a raw query string, or undefined for invalid input (the full path then reports it). */
+  tryResolve(name: string, search: string): ResolvedQuery | undefined {
+    return this.resolver.tryResolve(name, search)
   }
 
   /**
-   * A fresh result from L1 or the store, or undefined for everything else (miss, stale, error entry, invalid input,
-   * cache down): the Node server's fast path answers these reads and hands the rest to the full path.
+   * A fresh result already in this process's L1 tier, or undefined. No I/O: the Node server answers such reads
+   * before the HTTP framework runs.
    */
-  async peek(name: string, search: string): Promise<ReadResult | undefined> {
-    const resolved = this.resolver.tryResolve(name, search)
-    if (!resolved) return undefined
+  peekL1(resolved: ResolvedQuery): ReadResult | undefined {
+    const entry = this.lookup.peekL1(resolved.key)
+    return entry ? this.freshHit(resolved, entry, 0) : undefined
+  }
+
+  /**
+   * A fresh result from L1 or the store, or undefined for everything else (miss, stale, error entry, cache down):
+   * the Node server's fast path answers these reads and hands the rest to the full path.
+   */
+  async peek(resolved: ResolvedQuery): Promise<ReadResult | undefined> {
     const t0 = performance.now()
     const { entry } = await this.lookup.lookup(resolved)
     return entry ? this.freshHit(resolved, entry, performance.now() - t0) : undefined
