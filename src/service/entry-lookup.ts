@@ -5,7 +5,6 @@ import type { CacheStore } from '../cache/cache-store.ts'
 import { type DecodedEntry, decodeEntry } from '../cache/entry-codec.ts'
 import {
   type Generations,
-  generationFields,
   NO_GENERATIONS,
   parseGenerations,
   validityOf,
@@ -94,11 +93,7 @@ export class EntryLookup {
     if (cached) return { entry: cached.entry, unusable: false, known: cached.known }
     let stored: { value: Buffer | null; stamps: Array<string | null> }
     try {
-      stored = await this.o.store.getWithStamps(
-        key,
-        this.o.keys.generations(resolved.def.name),
-        generationFields(this.o.keys.entryId(key)),
-      )
+      stored = await this.o.store.getWithStamps(key, resolved.stamps.hashKey, resolved.stamps.fields)
     } catch (err) {
       if (!(err instanceof CacheUnavailableError)) throw err
       return { entry: null, unusable: true, known: 0 }
@@ -125,10 +120,7 @@ export class EntryLookup {
   /** The current invalidation stamps of a read's entry (none when the store cannot tell). */
   async generations(resolved: ResolvedQuery): Promise<Generations> {
     try {
-      const stamps = await this.o.store.getStamps(
-        this.o.keys.generations(resolved.def.name),
-        generationFields(this.o.keys.entryId(resolved.key)),
-      )
+      const stamps = await this.o.store.getStamps(resolved.stamps.hashKey, resolved.stamps.fields)
       return parseGenerations(stamps)
     } catch {
       return NO_GENERATIONS

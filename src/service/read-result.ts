@@ -17,6 +17,8 @@ export interface ResolvedQuery {
   key: string
   /** The popularity member of this read (query + canonical parameters). */
   member: string
+  /** The stamp hash of the query and the fields of it that concern this entry (see generations.ts). */
+  stamps: { hashKey: string; fields: readonly string[] }
 }
 
 /** A read answered with an entry. */

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cache-key.ts'
+import { generationFields } from '../cache/generations.ts'
 import type { Catalog } from '../config/catalog.ts'
 import { UnknownQueryError } from '../errors.ts'
 import { parseParameters, type RawParams } from './parameters.ts'
@@ -45,12 +46,18 @@ export class RequestResolver {
       workgroup: def.workgroup ?? this.o.workgroup,
       params,
     }
+    const key = this.o.keys.entry(identity)
     return {
       def,
       params,
       identity,
-      key: this.o.keys.entry(identity),
+      key,
       member: popularityMember(def.name, canonicalJson(params)),
+      // Derived once here (and memoised with the resolution), not on every lookup.
+      stamps: {
+        hashKey: this.o.keys.generations(def.name),
+        fields: generationFields(this.o.keys.entryId(key)),
+      },
     }
   }
 
