@@ -1,16 +1,17 @@
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import type { Logger } from 'pino'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
+import type { PlainBodies } from './cache/plain-bodies.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
 import { adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
+import { corsMiddleware } from './http/cors.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
-import { pendingResponse, resultResponse } from './http/result-response.ts'
+import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
@@ -28,6 +29,8 @@ export interface AppDeps {
   accessLog: AccessLog | undefined
   /** Invalidation, prewarm and statistics (the admin routes). */
   operations: Operations
+  /** Inflated bodies for clients without gzip, shared by the app and the Node fast path. */
+  plainBodies?: PlainBodies | undefined
   /** Allowed browser origins (comma-separated, or `*`); undefined = no CORS. */
   corsOrigin?: string | undefined
   now?: () => number
@@ -46,23 +49,12 @@ async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
   }
 }
 
-/** The request headers a browser may send (the seed's CORS OPTIONS mock allows the same). */
-const CORS_ALLOW_HEADERS = [
-  'Content-Type',
-  'X-Amz-Date',
-  'Authorization',
-  'X-Api-Key',
-  'X-Amz-Security-Token',
-  'X-Amz-User-Agent',
-  'X-Amzn-Trace-Id',
-  'If-None-Match',
-  'Prefer',
-]
-
 /** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
   const app = new Hono<AppEnv>()
+  // Who may cache a result is a property of the deployment, not of a hit: decided here, once.
+  const resultHeaders = resultHeaderPolicy({ keyed: deps.apiKeys.length > 0, plainBodies: deps.plainBodies })
   const openApi = JSON.stringify(
     buildOpenApi(deps.service.catalog, { apiKeysRequired: deps.apiKeys.length > 0 }),
   )
@@ -96,18 +88,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Middleware that would do nothing is not registered at all: every layer costs a cache hit a little.
   if (deps.accessLog) app.use(deps.accessLog.middleware())
   // Before the key checks: a browser's preflight carries no API key. Same headers as API Gateway's OPTIONS mock.
-  if (deps.corsOrigin) {
-    const origins = deps.corsOrigin.split(',').map((o) => o.trim())
-    app.use(
-      cors({
-        origin: origins.includes('*') ? '*' : origins,
-        allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: CORS_ALLOW_HEADERS,
-        exposeHeaders: ['ETag', 'X-Cache', 'Cache-Status', 'Server-Timing', 'Age', 'Location', 'Retry-After'],
-        maxAge: 600,
-      }),
-    )
-  }
+  if (deps.corsOrigin) app.use(...corsMiddleware(deps.corsOrigin))
 
   app.get('/health', async (c) => {
     let reason: string | undefined
@@ -146,7 +127,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     })
     if (read.kind === 'pending') return pendingResponse(c, read)
     c.set('read', read)
-    return resultResponse(c, read, now())
+    return resultResponse(c, read, now(), resultHeaders)
   }
   for (const route of QUERY_ROUTES) {
     if (route.kind === 'fixed') app.get(honoPath(route), readQuery(route.query))
@@ -158,7 +139,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const read = await deps.service.execution(c.req.param('id'))
     if (read.kind === 'pending') return pendingResponse(c, read)
     c.set('read', read)
-    return resultResponse(c, read, now())
+    return resultResponse(c, read, now(), resultHeaders)
   })
   app.delete('/executions/:id', adminKeyAuth({ keys: deps.adminApiKeys }), async (c) =>
     c.json(await deps.service.stopExecution(c.req.param('id'))),

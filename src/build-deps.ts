@@ -10,6 +10,7 @@ import type { CounterStore } from './cache/counter-store.ts'
 import { GuardedCacheStore, GuardedCounterStore } from './cache/guarded-cache-store.ts'
 import { MemoryCacheStore } from './cache/memory-cache-store.ts'
 import { MemoryCounterStore } from './cache/memory-counter-store.ts'
+import { PlainBodies } from './cache/plain-bodies.ts'
 import { RedisCacheStore } from './cache/redis-cache-store.ts'
 import { RedisCounterStore } from './cache/redis-counter-store.ts'
 import { loadCatalog } from './config/catalog.ts'
@@ -34,6 +35,9 @@ export interface Deps extends AppDeps {
   usage: UsageRecorder
   close(): Promise<void>
 }
+
+/** Inflated bodies kept for clients without gzip (remembered by ETag; see plain-bodies.ts). */
+const PLAIN_BODIES_MAX_BYTES = 32 * 1024 * 1024
 
 /** Popularity buckets are hourly: prewarm looks at windows of hours to days. */
 const POPULARITY_BUCKET_MS = 3_600_000
@@ -209,6 +213,7 @@ export async function buildDeps(
     operations,
     usage,
     corsOrigin: config.corsOrigin,
+    plainBodies: new PlainBodies({ maxBytes: PLAIN_BODIES_MAX_BYTES }),
     ...(options.now ? { now: options.now } : {}),
     runner,
     athena,

@@ -1,7 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Deps } from '../build-deps.ts'
 import { API_KEY_HEADER, KeyRing } from '../http/api-key-auth.ts'
-import { prepareResult } from '../http/result-response.ts'
+import { corsHeadersWithoutOrigin } from '../http/cors.ts'
+import { prepareResult, resultHeaderPolicy } from '../http/result-response.ts'
 import { matchQueryRoute } from '../http/routes.ts'
 import type { ReadResult } from '../service/query-service.ts'
 
@@ -16,6 +17,12 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
   // The same route table and key check as the Hono app: whatever this path does not answer, the app does, alike.
   const readKeys = new KeyRing(deps.apiKeys)
   const now = deps.now ?? Date.now
+  // The app's caching headers, plus what its CORS middleware would add: requests answered here carry no Origin.
+  const resultHeaders = resultHeaderPolicy({
+    keyed: deps.apiKeys.length > 0,
+    cors: deps.corsOrigin ? corsHeadersWithoutOrigin(deps.corsOrigin) : undefined,
+    plainBodies: deps.plainBodies,
+  })
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
     if (req.method !== 'GET') return fallback(req, res)
@@ -30,10 +37,15 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
     const t0 = performance.now()
     const respond = (read: ReadResult): void => {
       const ifNoneMatch = req.headers['if-none-match']
-      const prepared = prepareResult(read, now(), {
-        ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
-        acceptEncoding: req.headers['accept-encoding'],
-      })
+      const prepared = prepareResult(
+        read,
+        now(),
+        {
+          ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
+          acceptEncoding: req.headers['accept-encoding'],
+        },
+        resultHeaders,
+      )
       if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
       res.writeHead(prepared.status, prepared.headers)
       res.end(prepared.body)

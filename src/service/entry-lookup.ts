@@ -3,12 +3,7 @@ import type { Logger } from 'pino'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
 import { type DecodedEntry, decodeEntry } from '../cache/entry-codec.ts'
-import {
-  type Generations,
-  NO_GENERATIONS,
-  parseGenerations,
-  validityOf,
-} from '../cache/generations.ts'
+import { type Generations, NO_GENERATIONS, parseGenerations, validityOf } from '../cache/generations.ts'
 import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
 import type { ResolvedQuery } from './read-result.ts'
 
