@@ -6,7 +6,7 @@ import type { PlainBodies } from './cache/plain-bodies.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
-import { adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
+import { API_KEY_HEADER, adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { corsMiddleware } from './http/cors.ts'
 import { buildOpenApi } from './http/openapi.ts'
@@ -115,7 +115,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     for (const path of READ_KEY_PATHS) app.use(path, auth)
   }
 
-  app.get('/queries', (c) => c.body(queryList, 200, { 'Content-Type': 'application/json' }))
+  // The catalog changes only with a deployment: revalidated on each use, and private when reading needs a key.
+  const queryListHeaders = {
+    'Content-Type': 'application/json',
+    'Cache-Control': readKeys.empty ? 'public, no-cache' : 'private, no-cache',
+    Vary: readKeys.empty ? 'Accept-Encoding' : `Accept-Encoding, ${API_KEY_HEADER}`,
+  }
+  app.get('/queries', (c) => c.body(queryList, 200, queryListHeaders))
 
   const readQuery = (name: string) => async (c: import('hono').Context<AppEnv>) => {
     const url = c.req.url

@@ -164,6 +164,13 @@ describe('keyed deployment (API_KEYS): private, Vary on the key, honest freshnes
     expect(wrong.status).toBe(403)
     expect(wrong.headers.get('cache-control')).toBe('no-store')
   })
+
+  it('the catalog listing is private and revalidated, varying on the key', async () => {
+    const res = await t.s.app.request('/queries', { headers: key })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe('private, no-cache')
+    expect(res.headers.get('vary')).toBe('Accept-Encoding, x-api-key')
+  })
 })
 
 describe('open deployment (no API_KEYS): public, Vary on the encoding only', () => {
@@ -191,6 +198,9 @@ describe('open deployment (no API_KEYS): public, Vary on the encoding only', () 
     })
     expect(notModified.status).toBe(304)
     expect(withoutBodyHeaders(notModified)).toEqual(withoutBodyHeaders(hit))
+    const catalog = await t.s.app.request('/queries')
+    expect(catalog.headers.get('cache-control')).toBe('public, no-cache')
+    expect(catalog.headers.get('vary')).toBe('Accept-Encoding')
   })
 })
 
