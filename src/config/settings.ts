@@ -54,6 +54,8 @@ export async function loadSettings(env: Env, options: LoadSettingsOptions = {}):
 /**
  * Freezes plain objects, arrays and the values of maps, all the way down: settings are read by every request, so a
  * stray write would change the service for everyone. (A Map itself cannot be frozen; its type is ReadonlyMap.)
+ * Class instances are left alone: a frozen RegExp (a string parameter's compiled pattern) has a read-only
+ * lastIndex, which sends every match down V8's slow generic path.
  */
 function deepFreeze<T>(value: T): T {
   const visit = (node: unknown): void => {
@@ -62,6 +64,8 @@ function deepFreeze<T>(value: T): T {
       for (const v of node.values()) visit(v)
       return
     }
+    const proto: unknown = Object.getPrototypeOf(node)
+    if (!Array.isArray(node) && proto !== Object.prototype && proto !== null) return
     Object.freeze(node)
     for (const v of Object.values(node)) visit(v)
   }
