@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { Redis } from 'ioredis'
 import { buildDeps, type Deps } from '../src/build-deps.ts'
 import { encodeEntry } from '../src/cache/entry-codec.ts'
-import { loadConfig } from '../src/config/load-config.ts'
+import { loadSettings } from '../src/config/settings.ts'
 import { createLogger } from '../src/logger.ts'
 import type { InvalidateRequest } from '../src/service/invalidation.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const results: Record<string, Record<string, { medianMs: number; p99Ms: number }>> = {}
   const checks: Record<string, string> = {}
   for (const size of SIZES) {
-    const config = loadConfig(
+    const config = await loadSettings(
       { REDIS_URL: server.url, CACHE_PREFIX: `bench-inv-${size}`, LOG_LEVEL: 'warn', QUERY_ENGINE: 'athena' },
       { defaultEngine: 'athena' },
     )

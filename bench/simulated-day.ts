@@ -11,9 +11,9 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { startLocalAthena } from '../local/athena-server.ts'
 import { generateSampleData, hasData } from '../local/sample-data.ts'
 import { buildDeps } from '../src/build-deps.ts'
-import { loadConfig } from '../src/config/load-config.ts'
 import { resolveRelativeDate } from '../src/config/prewarm.ts'
 import { nextFireTime } from '../src/config/schedule-expression.ts'
+import { loadSettings } from '../src/config/settings.ts'
 import { createLogger } from '../src/logger.ts'
 import type { RawParams } from '../src/service/parameters.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const redis = await spawnRedisServer()
   const local = await startLocalAthena({ dataDir: DATA_DIR, port: 0, minQueryMs: 0 })
   let clock = DAY1
-  const config = loadConfig(
+  const config = await loadSettings(
     {
       REDIS_URL: redis.url,
       CACHE_PREFIX: 'simday',

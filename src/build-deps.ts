@@ -13,10 +13,7 @@ import { MemoryCounterStore } from './cache/memory-counter-store.ts'
 import { PlainBodies } from './cache/plain-bodies.ts'
 import { RedisCacheStore } from './cache/redis-cache-store.ts'
 import { RedisCounterStore } from './cache/redis-counter-store.ts'
-import { loadCatalog } from './config/catalog.ts'
-import type { AppConfig } from './config/load-config.ts'
-import { loadPrewarmSettings } from './config/prewarm.ts'
-import { loadSchedules } from './config/schedules.ts'
+import type { Settings } from './config/settings.ts'
 import { errorMessage } from './errors.ts'
 import { AccessLog } from './http/access-log.ts'
 import { Operations } from './prewarm/operations.ts'
@@ -99,9 +96,12 @@ export async function connectRedis(
   return redis
 }
 
-/** Builds every client and service from configuration: the only place that constructs them. */
+/**
+ * Builds every client and service from the loaded settings (environment and files, see `loadSettings`): the only
+ * place that constructs them. It reads no file and no variable itself.
+ */
 export async function buildDeps(
-  config: AppConfig,
+  config: Settings,
   options: {
     logger: Logger
     athenaEndpoint?: string
@@ -118,11 +118,7 @@ export async function buildDeps(
   },
 ): Promise<Deps> {
   const { logger } = options
-  const catalog = await loadCatalog(config.configDir)
-  const [prewarmSettings, schedules] = await Promise.all([
-    loadPrewarmSettings(config.configDir, catalog),
-    loadSchedules(config.configDir),
-  ])
+  const { catalog, prewarm: prewarmSettings, schedules } = config
   const redis =
     options.store || !config.redis
       ? undefined

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { coerceParameterValue } from './parameter-values.ts'
 import { readYamlFile } from './yaml-file.ts'
 
 const DEFAULT_RESULT_REUSE_MINUTES = 60
@@ -210,11 +211,19 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
         fail(`parameters.${p.name}.pattern`, `not a valid regular expression (${(err as Error).message})`)
       }
     }
-    if (p.type === 'enum' && p.default !== undefined && !p.values.includes(p.default))
-      fail(`parameters.${p.name}.default`, `'${p.default}' is not one of ${p.values.join(', ')}`)
     if (p.type === 'integer' && p.min > p.max) fail(`parameters.${p.name}`, 'min is greater than max')
-    if (p.type === 'integer' && p.default !== undefined && (p.default < p.min || p.default > p.max))
-      fail(`parameters.${p.name}.default`, `must be within ${p.min}..${p.max}`)
+    // A default stands in for a request value, so it passes the same coercion: a default no request could send
+    // would otherwise fail (or 500) on every request that leaves the parameter out.
+    if (p.default !== undefined && typeof p.default !== 'object') {
+      const result = coerceParameterValue(p, String(p.default))
+      if ('error' in result)
+        fail(
+          `parameters.${p.name}.default`,
+          `'${p.default}' is not a value a request could send: ${result.error}`,
+        )
+      // Stored canonical, as a request's value is, so a defaulted and an explicit request share a cache key.
+      else if (p.type === 'timestamp') p.default = String(result.value)
+    }
     if (p.type === 'date' && typeof p.default === 'object') {
       const base = byName.get(p.default.from)
       if (base?.type !== 'date' || base.name === p.name)

@@ -1,5 +1,9 @@
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { SCHEDULE_NAME_PATTERN } from './schedules.ts'
+
+/** The process environment, as entry points hand it to the loader (nothing else reads it). */
+export type Env = Readonly<Record<string, string | undefined>>
 
 /** Where queries run: `local` = the embedded Athena-compatible endpoint on DuckDB; `athena` = the SDK against AWS or ATHENA_ENDPOINT. */
 export type QueryEngineMode = 'local' | 'athena'
@@ -16,9 +20,31 @@ const csv = z
   )
   .pipe(z.array(z.string().min(8, 'each key must be at least 8 characters')))
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+const TRUE_SPELLINGS = ['true', '1', 'yes', 'on']
+const FALSE_SPELLINGS = ['false', '0', 'no', 'off']
+
+/** The spellings a boolean variable accepts (any case), as error messages name them. */
+const BOOLEAN_SPELLINGS = 'true/false, 1/0, yes/no or on/off (any case)'
+
+// Shells, Compose files and Terraform spell switches every which way; each variable accepts all of them, so that
+// `PREWARM_SCHEDULES=false` cannot silently mean something other than `off`.
+const bool = z.string().transform((v, ctx) => {
+  const word = v.trim().toLowerCase()
+  if (TRUE_SPELLINGS.includes(word)) return true
+  if (FALSE_SPELLINGS.includes(word)) return false
+  ctx.addIssue({ code: 'custom', message: `'${v}' is not a boolean: use ${BOOLEAN_SPELLINGS}` })
+  return z.NEVER
+})
+
+const arn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+$/, 'must be an ARN')
+// The pattern the Scheduler service applies to Target.RoleArn.
+const roleArn = z
+  .string()
+  .regex(/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN')
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+/** A pino level name. */
+export type LogLevel = (typeof LOG_LEVELS)[number]
 
 /** The environment contract: every variable the service reads, with its default. */
 const envSchema = z.object({
@@ -63,9 +89,15 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   CONFIG_DIR: z.string().min(1).default('./wrangler-free-config'),
   LOCAL_ATHENA_MIN_QUERY_MS: intFromEnv(0, 10 * 60_000).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   LOG_REQUESTS: bool.default(true),
   CORS_ORIGIN: z.string().min(1).optional(),
+  PREWARM_SCHEDULES: bool.default(true),
+  SCHEDULER_ENDPOINT: z.url().optional(),
+  PREWARM_TARGET_ARN: arn.optional(),
+  SCHEDULER_ROLE_ARN: roleArn.optional(),
+  SCHEDULE_GROUP: z.string().optional(),
+  ACP_ADMIN_KEY: z.string().optional(),
 })
 
 /**
@@ -82,7 +114,7 @@ export const LAMBDA_REQUIRED_ENV = [
 ] as const
 
 /** Fails with one message naming every variable of `names` that is unset (or empty). */
-export function requireEnv(env: Record<string, string | undefined>, names: readonly string[]): void {
+function requireEnv(env: Env, names: readonly string[]): void {
   const missing = names.filter((n) => !env[n])
   if (missing.length > 0)
     throw new ConfigError(
@@ -134,8 +166,29 @@ export interface AppConfig {
   dataDir: string
   configDir: string
   localAthenaMinQueryMs: number
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  logLevel: LogLevel
   logRequests: boolean
+  /**
+   * PREWARM_SCHEDULES: whether `acp serve` fires the schedules of schedules.yaml itself when no SCHEDULER_ENDPOINT
+   * is set (through the embedded local Scheduler in `local` engine mode, on in-process timers otherwise).
+   */
+  prewarmSchedules: boolean
+  scheduler: SchedulerConfig
+  /** ACP_ADMIN_KEY: the admin key the CLI sends to a running server's admin API (`--url`) without `--admin-key`. */
+  cliAdminKey: string | undefined
+}
+
+/** Where the prewarm schedules live and what they invoke. */
+export interface SchedulerConfig {
+  /** Unset = AWS's regional endpoint; set for the local endpoint (`acp local-scheduler`) or an external one. */
+  endpoint: string | undefined
+  region: string
+  /** The Lambda the schedules invoke; needed only to sync. */
+  targetArn: string | undefined
+  /** The role EventBridge Scheduler assumes to invoke it; needed only to sync. */
+  roleArn: string | undefined
+  /** SCHEDULE_GROUP, default `<CACHE_PREFIX>-prewarm`: the group holding exactly the schedules of `schedules.yaml`. */
+  groupName: string
 }
 
 export interface LoadConfigOptions {
@@ -145,13 +198,20 @@ export interface LoadConfigOptions {
   defaultLocalMinQueryMs?: number
   /** L1_TTL_MS when unset: on (1 s) for the Node server, off for Lambda. */
   defaultL1TtlMs?: number
+  /** LOG_LEVEL when unset (`info`; the one-off CLI commands use `warn`). */
+  defaultLogLevel?: LogLevel
+  /** Overrides CONFIG_DIR (the CLI's `--config-dir`). */
+  configDir?: string
+  /** Variables that must be set here (the Lambda handler: LAMBDA_REQUIRED_ENV). */
+  requiredEnv?: readonly string[]
 }
 
-/** Parses and validates the whole configuration once; a bad value throws a ConfigError naming the variable. */
-export function loadConfig(
-  env: Record<string, string | undefined>,
-  options: LoadConfigOptions = {},
-): AppConfig {
+/**
+ * Parses and validates the environment once (the first, synchronous step of `loadSettings`, which adds the
+ * configuration files); a bad value throws a ConfigError naming the variable.
+ */
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig {
+  if (options.requiredEnv) requireEnv(env, options.requiredEnv)
   // Empty strings mean "unset": docker-compose and shells often export VAR= for optional settings.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = envSchema.safeParse(cleaned)
@@ -161,6 +221,13 @@ export function loadConfig(
   }
   const e = parsed.data
   const engine = e.QUERY_ENGINE ?? options.defaultEngine ?? 'athena'
+  // Key prefixes may hold ':' (Redis namespaces), which group names do not allow: the default maps it to '-'.
+  const groupName = e.SCHEDULE_GROUP ?? `${e.CACHE_PREFIX.replaceAll(':', '-')}-prewarm`
+  if (!SCHEDULE_NAME_PATTERN.test(groupName))
+    throw new ConfigError(
+      `Invalid configuration:\n  SCHEDULE_GROUP: '${groupName}' is not a valid group name: group names ` +
+        'allow only letters, digits, - _ and . (1–64 characters)',
+    )
   return {
     port: e.PORT,
     host: e.HOST,
@@ -194,10 +261,34 @@ export function loadConfig(
     cachePrefix: e.CACHE_PREFIX,
     memoryCacheMaxBytes: e.MEMORY_CACHE_MAX_BYTES,
     dataDir: e.DATA_DIR,
-    configDir: e.CONFIG_DIR,
+    configDir: options.configDir ?? e.CONFIG_DIR,
     localAthenaMinQueryMs: e.LOCAL_ATHENA_MIN_QUERY_MS ?? options.defaultLocalMinQueryMs ?? 0,
-    logLevel: e.LOG_LEVEL,
+    logLevel: e.LOG_LEVEL ?? options.defaultLogLevel ?? 'info',
     logRequests: e.LOG_REQUESTS,
     corsOrigin: e.CORS_ORIGIN,
+    prewarmSchedules: e.PREWARM_SCHEDULES,
+    scheduler: {
+      endpoint: e.SCHEDULER_ENDPOINT,
+      region: e.AWS_REGION,
+      targetArn: e.PREWARM_TARGET_ARN,
+      roleArn: e.SCHEDULER_ROLE_ARN,
+      groupName,
+    },
+    cliAdminKey: e.ACP_ADMIN_KEY,
   }
+}
+
+/** The target and role a sync needs; a ConfigError naming what is missing otherwise. */
+export function requireSyncTargets(config: SchedulerConfig): { targetArn: string; roleArn: string } {
+  const missing = [
+    config.targetArn === undefined
+      ? 'PREWARM_TARGET_ARN (the ARN of the Lambda the schedules invoke)'
+      : undefined,
+    config.roleArn === undefined
+      ? 'SCHEDULER_ROLE_ARN (the IAM role EventBridge Scheduler assumes to invoke it)'
+      : undefined,
+  ].filter((m) => m !== undefined)
+  if (config.targetArn === undefined || config.roleArn === undefined)
+    throw new ConfigError(`Syncing schedules needs ${missing.join(' and ')}`)
+  return { targetArn: config.targetArn, roleArn: config.roleArn }
 }

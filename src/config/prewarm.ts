@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
-import type { Catalog } from './catalog.ts'
+import type { Catalog, QueryDef } from './catalog.ts'
+import { coerceParameterValue } from './parameter-values.ts'
 import { readYamlFile } from './yaml-file.ts'
 
 export const PREWARM_FILE = 'prewarm.yaml'
@@ -107,8 +108,33 @@ export function resolveSet(set: PrewarmSet, at: Date): Record<string, string | n
 }
 
 /**
- * Reads `<configDir>/prewarm.yaml` (missing file: defaults, no configured sets). Query names are checked against
- * the catalog here; parameter values are validated by the catalog on every run, since relative dates move.
+ * Checks a configured set against its query as far as load time can: every parameter is one the query has, the
+ * required ones are given, and each value (relative dates resolved as of now) is one a request could send. Values
+ * are checked again on every run, since relative dates move (and ranges between them with the calendar).
+ */
+function checkSet(def: QueryDef, set: PrewarmSet, where: string): void {
+  const byName = new Map(def.parameters.map((p) => [p.name, p]))
+  const resolved = resolveSet(set, new Date())
+  for (const [name, value] of Object.entries(set.parameters)) {
+    const p = byName.get(name)
+    if (!p)
+      throw new ConfigError(
+        `${where}: '${name}' is not a parameter of ${def.name} (parameters: ${[...byName.keys()].join(', ') || 'none'})`,
+      )
+    // An empty value means "not given" to a request, as here.
+    const text = String(resolved[name] ?? '')
+    if (text === '') continue
+    const result = coerceParameterValue(p, text)
+    if ('error' in result) throw new ConfigError(`${where}.${name}: '${value}' ${result.error}`)
+  }
+  for (const p of def.parameters)
+    if (p.required && String(set.parameters[p.name] ?? '') === '')
+      throw new ConfigError(`${where}: ${p.name} is required by ${def.name}`)
+}
+
+/**
+ * Reads `<configDir>/prewarm.yaml` (missing file: defaults, no configured sets). Query names and parameters are
+ * checked against the catalog here (see checkSet).
  */
 export async function loadPrewarmSettings(configDir: string, catalog: Catalog): Promise<PrewarmSettings> {
   const file = join(configDir, PREWARM_FILE)
@@ -123,11 +149,16 @@ export async function loadPrewarmSettings(configDir: string, catalog: Catalog): 
   const raw = parsed.data
   const sets: PrewarmSet[] = []
   for (const [query, list] of Object.entries(raw.queries ?? {})) {
-    if (!catalog.queries.has(query))
+    const def = catalog.queries.get(query)
+    if (!def)
       throw new ConfigError(
         `${file}: queries.${query}: not in the query catalog (known: ${[...catalog.queries.keys()].join(', ')})`,
       )
-    for (const parameters of list) sets.push({ query, parameters })
+    for (const [i, parameters] of list.entries()) {
+      const set = { query, parameters }
+      checkSet(def, set, `${file}: queries.${query}[${i}]`)
+      sets.push(set)
+    }
   }
   return {
     concurrency: raw.concurrency,

@@ -81,20 +81,24 @@ export async function loadSchedules(configDir: string): Promise<ScheduleDef[]> {
 
 /**
  * Rejects schedules naming queries or tags that the catalog does not have: a typo would otherwise prewarm
- * nothing, silently, on every run.
+ * nothing, silently, on every run. `file` is the schedules file, named in the message with the schedule.
  */
-export function checkScheduleCoverage(schedules: readonly ScheduleDef[], catalog: Catalog): void {
+export function checkScheduleCoverage(
+  schedules: readonly ScheduleDef[],
+  catalog: Catalog,
+  file: string,
+): void {
   const tags = new Set([...catalog.queries.values()].flatMap((q) => q.tags))
   for (const s of schedules) {
     const unknownQueries = s.queries.filter((q) => !catalog.queries.has(q))
     if (unknownQueries.length > 0)
       throw new ConfigError(
-        `schedule '${s.name}', queries: not in the catalog (${catalog.file}): ${unknownQueries.join(', ')}`,
+        `${file}: schedule '${s.name}', queries: not in the catalog (${catalog.file}): ${unknownQueries.join(', ')}`,
       )
     const unknownTags = s.tags.filter((t) => !tags.has(t))
     if (unknownTags.length > 0)
       throw new ConfigError(
-        `schedule '${s.name}', tags: no query in the catalog (${catalog.file}) has ${unknownTags.join(', ')}`,
+        `${file}: schedule '${s.name}', tags: no query in the catalog (${catalog.file}) has ${unknownTags.join(', ')}`,
       )
   }
 }

@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { Deps } from '../build-deps.ts'
+import { type Env, loadConfig } from '../config/load-config.ts'
 import { ConfigError } from '../errors.ts'
 import type { PrewarmReport } from '../prewarm/prewarm-job.ts'
 import type { InvalidateRequest } from '../service/invalidation.ts'
@@ -24,27 +25,27 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
- * Builds the service from the environment for a one-off command. It acts on the shared cache, so a Redis is required:
+ * Builds the service from the settings for a one-off command. It acts on the shared cache, so a Redis is required:
  * against a server with the in-memory cache, use `--url` (the server's admin API) instead.
  */
-async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
-  const [{ loadConfig }, { buildDeps }, { createLogger, flushLogger }] = await Promise.all([
-    import('../config/load-config.ts'),
+async function withDeps<T>(env: Env, run: (deps: Deps) => Promise<T>): Promise<T> {
+  const [{ loadSettings }, { buildDeps }, { createLogger, flushLogger }] = await Promise.all([
+    import('../config/settings.ts'),
     import('../build-deps.ts'),
     import('../logger.ts'),
   ])
-  const config = loadConfig(process.env, { defaultEngine: 'athena' })
-  if (!config.redis)
+  // stdout carries the result (`--json`): logs go to stderr, warnings and worse unless LOG_LEVEL says otherwise.
+  const settings = await loadSettings(env, { defaultEngine: 'athena', defaultLogLevel: 'warn' })
+  if (!settings.redis)
     throw new ConfigError(
       'REDIS_URL is not set: this command acts on the shared cache. Set REDIS_URL, or pass --url to use a running server’s admin API',
     )
-  if (config.engine === 'local' && !config.athena.endpoint)
+  if (settings.engine === 'local' && !settings.athena.endpoint)
     throw new ConfigError(
       'QUERY_ENGINE=local needs ATHENA_ENDPOINT (e.g. the endpoint of `acp local-athena`)',
     )
-  // stdout carries the result (`--json`): logs go to stderr.
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', sync: true, stream: 'stderr' })
-  const deps = await buildDeps(config, { logger, logSync: true, usageFlushMs: 0 })
+  const logger = createLogger({ level: settings.logLevel, sync: true, stream: 'stderr' })
+  const deps = await buildDeps(settings, { logger, logSync: true, usageFlushMs: 0 })
   try {
     return await run(deps)
   } finally {
@@ -53,14 +54,18 @@ async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
   }
 }
 
-/** Calls a running server's admin API (`--url`), with the admin key from `--admin-key` or ACP_ADMIN_KEY. */
+/**
+ * Calls a running server's admin API (`--url`), with the admin key from `--admin-key` or ACP_ADMIN_KEY. Only the
+ * environment step of the loader runs: this mode needs no configuration files on the machine it runs on.
+ */
 async function remote(
+  env: Env,
   options: RemoteOptions,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const key = options.adminKey ?? process.env.ACP_ADMIN_KEY
+  const key = options.adminKey ?? loadConfig(env).cliAdminKey
   const response = await fetch(new URL(path, options.url), {
     method,
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
@@ -94,8 +99,8 @@ function printReport(report: PrewarmReport): void {
   )
 }
 
-/** `acp invalidate` and `acp prewarm`. */
-export function registerOperationCommands(program: Command): void {
+/** `acp invalidate` and `acp prewarm`; `env` goes to the configuration loader only. */
+export function registerOperationCommands(program: Command, env: Env): void {
   const remoteOptions = (cmd: Command) =>
     cmd
       .option('--url <url>', "a running server's base URL: use its admin API instead of REDIS_URL")
@@ -140,8 +145,8 @@ export function registerOperationCommands(program: Command): void {
         rewarm: opts.rewarm ?? false,
       })
       const result = opts.url
-        ? await remote(opts, 'POST', '/cache/invalidate', request)
-        : await withDeps((deps) => deps.operations.invalidate(request))
+        ? await remote(env, opts, 'POST', '/cache/invalidate', request)
+        : await withDeps(env, (deps) => deps.operations.invalidate(request))
       const r = result as { scope: string; mode: string; queries: string[]; rewarm: PrewarmReport | null }
       process.stderr.write(
         `${r.mode === 'delete' ? 'deleted' : 'expired'} (${r.scope}): ${r.queries.join(', ')}\n`,
@@ -164,6 +169,7 @@ export function registerOperationCommands(program: Command): void {
     let report: PrewarmReport
     if (opts.url) {
       report = (await remote(
+        env,
         opts,
         'POST',
         '/admin/prewarm',
@@ -175,7 +181,7 @@ export function registerOperationCommands(program: Command): void {
           ? new SingleBar({ format: 'prewarm [{bar}] {value}/{total} {query}', stream: process.stderr })
           : undefined
       let started = false
-      report = await withDeps((deps) =>
+      report = await withDeps(env, (deps) =>
         deps.operations.prewarm({
           trigger: 'cli',
           ...(opts.schedule ? { schedule: opts.schedule } : {}),

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { GetScheduleCommand, paginateListSchedules, SchedulerClient } from '@aws-sdk/client-scheduler'
 import type { Command } from 'commander'
 import type { LambdaContext } from 'hono/aws-lambda'
-import { loadCatalog } from '../config/catalog.ts'
+import { type Env, loadConfig, requireSyncTargets, type SchedulerConfig } from '../config/load-config.ts'
 import { nextFireTime } from '../config/schedule-expression.ts'
-import { loadSchedulerConfig, requireSyncTargets, type SchedulerConfig } from '../config/scheduler-config.ts'
-import { checkScheduleCoverage, loadSchedules } from '../config/schedules.ts'
+import { loadSettings } from '../config/settings.ts'
 import type { SyncReport } from '../prewarm/schedule-sync.ts'
 import { onSignals, port, positiveInt } from './cli-args.ts'
 
@@ -24,8 +23,11 @@ export function createSchedulerClient(config: SchedulerConfig): SchedulerClient 
   })
 }
 
-/** Adds `acp schedules sync|list` and `acp local-scheduler` to the `acp` command line. */
-export function registerScheduleCommands(program: Command): void {
+/**
+ * Adds `acp schedules sync|list` and `acp local-scheduler` to the `acp` command line; `env` goes to the configuration
+ * loader only.
+ */
+export function registerScheduleCommands(program: Command, env: Env): void {
   const schedules = program
     .command('schedules')
     .description('prewarm schedules on EventBridge Scheduler (SCHEDULER_ENDPOINT, PREWARM_TARGET_ARN…)')
@@ -43,18 +45,16 @@ export function registerScheduleCommands(program: Command): void {
     .option('--json', 'also print the report as one JSON line')
     .action(async (opts: { dryRun?: boolean; configDir?: string; json?: boolean }) => {
       const { syncSchedules } = await import('../prewarm/schedule-sync.ts')
-      const config = loadSchedulerConfig(process.env)
-      const targets = requireSyncTargets(config)
-      const configDir = opts.configDir ?? config.configDir
-      const defs = await loadSchedules(configDir)
-      checkScheduleCoverage(defs, await loadCatalog(configDir))
-      const client = createSchedulerClient(config)
+      // The schedules as the service loads them: validated, and checked against the catalog.
+      const settings = await loadSettings(env, opts.configDir ? { configDir: opts.configDir } : {})
+      const targets = requireSyncTargets(settings.scheduler)
+      const client = createSchedulerClient(settings.scheduler)
       try {
         const report = await syncSchedules({
           client,
-          groupName: config.groupName,
+          groupName: settings.scheduler.groupName,
           ...targets,
-          schedules: defs,
+          schedules: settings.schedules,
           dryRun: opts.dryRun === true,
         })
         process.stdout.write(formatSyncReport(report))
@@ -70,7 +70,7 @@ export function registerScheduleCommands(program: Command): void {
     .description('list the schedules in the group <CACHE_PREFIX>-prewarm with their next fire time')
     .option('--json', 'print one JSON object per schedule')
     .action(async (opts: { json?: boolean }) => {
-      const config = loadSchedulerConfig(process.env)
+      const config = loadConfig(env).scheduler
       const client = createSchedulerClient(config)
       try {
         const rows = await listGroup(client, config.groupName, new Date())
@@ -103,7 +103,7 @@ export function registerScheduleCommands(program: Command): void {
       const { startLocalScheduler } = await import('../../local/scheduler/scheduler-server.ts')
       const { createLogger } = await import('../logger.ts')
       const logger = createLogger({
-        level: process.env.LOG_LEVEL ?? 'info',
+        level: loadConfig(env).logLevel,
         sync: false,
         name: 'local-scheduler',
       })

@@ -1,12 +1,16 @@
 import { Command } from 'commander'
-import { loadCatalog } from '../config/catalog.ts'
+import type { Env } from '../config/load-config.ts'
+import { loadSettings } from '../config/settings.ts'
 import { AcpError, ValidationError } from '../errors.ts'
 import { nonNegativeInt, onSignals, port } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
 
-/** The `acp` command line. */
-export function buildCli(): Command {
+/**
+ * The `acp` command line. `env` is the process environment, read by nothing but the configuration loader: each
+ * command hands it to `loadSettings` (or its environment step, `loadConfig`) and uses only the result.
+ */
+export function buildCli(env: Env): Command {
   const program = new Command()
     .name('acp')
     .description('athena-cache-proxy: cached, precomputed Athena query results for dashboards')
@@ -17,9 +21,16 @@ export function buildCli(): Command {
     .description('run the HTTP API (PORT, REDIS_URL, QUERY_ENGINE… from the environment)')
     .option('-p, --port <port>', 'port to listen on (overrides PORT)', port)
     .action(async (opts: { port?: number }) => {
-      const { startServer } = await import('./server.ts')
-      const env = { ...process.env, ...(opts.port !== undefined ? { PORT: String(opts.port) } : {}) }
-      const server = await startServer(env)
+      const { SERVER_DEFAULTS, startServer } = await import('./server.ts')
+      const settings = await loadSettings(
+        { ...env, ...(opts.port !== undefined ? { PORT: String(opts.port) } : {}) },
+        SERVER_DEFAULTS,
+      )
+      // The local engine's development endpoints live outside src/ (never in the Lambda bundle): loaded on demand.
+      const server =
+        settings.engine === 'local'
+          ? await (await import('../../local/embedded-stack.ts')).startEmbeddedStack(settings)
+          : await startServer(settings)
       process.stderr.write(`athena-cache-proxy listening on ${server.url}\n`)
       onSignals(() => server.close())
     })
@@ -73,14 +84,13 @@ export function buildCli(): Command {
 
   program
     .command('catalog')
-    .description('validate the query catalog and list its queries')
+    .description('validate the configuration (catalog, prewarm sets, schedules) and list the queries')
     .option(
       '-c, --config-dir <dir>',
-      'configuration directory',
-      process.env.CONFIG_DIR ?? './wrangler-free-config',
+      'configuration directory (default: CONFIG_DIR or ./wrangler-free-config)',
     )
-    .action(async (opts: { configDir: string }) => {
-      const catalog = await loadCatalog(opts.configDir)
+    .action(async (opts: { configDir?: string }) => {
+      const { catalog } = await loadSettings(env, opts.configDir ? { configDir: opts.configDir } : {})
       for (const q of catalog.queries.values()) {
         const params = q.parameters.map((p) => `${p.name}${p.required ? '' : '?'}:${p.type}`).join(', ')
         process.stdout.write(
@@ -89,13 +99,14 @@ export function buildCli(): Command {
       }
     })
 
-  registerOperationCommands(program)
-  registerScheduleCommands(program)
+  registerOperationCommands(program, env)
+  registerScheduleCommands(program, env)
   return program
 }
 
 try {
-  await buildCli().parseAsync(process.argv)
+  // The one hand-off of the environment to the configuration loader.
+  await buildCli(process.env).parseAsync(process.argv)
 } catch (err) {
   const issues =
     err instanceof ValidationError ? err.issues.map((i) => `\n  ${i.name}: ${i.message}`).join('') : ''

@@ -2,7 +2,8 @@ import type { Hono } from 'hono'
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda'
 import { createApp } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
-import { LAMBDA_REQUIRED_ENV, loadConfig, requireEnv } from '../config/load-config.ts'
+import { LAMBDA_REQUIRED_ENV } from '../config/load-config.ts'
+import { loadSettings } from '../config/settings.ts'
 import { AcpError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { isOperationEvent } from '../prewarm/operations.ts'
@@ -17,11 +18,13 @@ let handlers: Promise<Handlers> | undefined
 
 async function init(): Promise<Handlers> {
   // Fail the first invocation loudly rather than serve from a per-container memory cache or the wrong workgroup.
-  requireEnv(process.env, LAMBDA_REQUIRED_ENV)
-  const config = loadConfig(process.env, { defaultEngine: 'athena' })
-  const logger = createLogger({ level: config.logLevel, sync: true })
+  const settings = await loadSettings(process.env, {
+    defaultEngine: 'athena',
+    requiredEnv: LAMBDA_REQUIRED_ENV,
+  })
+  const logger = createLogger({ level: settings.logLevel, sync: true })
   // Nothing runs between invocations: usage counters are flushed at the end of each one instead of on a timer.
-  const deps = await buildDeps(config, { logger, logSync: true, background: 'detach', usageFlushMs: 0 })
+  const deps = await buildDeps(settings, { logger, logSync: true, background: 'detach', usageFlushMs: 0 })
   return { deps, http: handle(createApp(deps) as unknown as Hono) }
 }
 

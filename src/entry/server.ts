@@ -1,96 +1,92 @@
 import { createServer, type Server } from 'node:http'
-import { SchedulerClient } from '@aws-sdk/client-scheduler'
 import { getRequestListener } from '@hono/node-server'
-import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
-import { generateSampleData, hasData } from '../../local/sample-data.ts'
-import { type LocalScheduler, startLocalScheduler } from '../../local/scheduler/scheduler-server.ts'
+import type { Logger } from 'pino'
 import { createApp } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
-import { type AppConfig, loadConfig } from '../config/load-config.ts'
-import { loadSchedulerConfig } from '../config/scheduler-config.ts'
+import type { ScheduleDef } from '../config/schedules.ts'
+import type { LoadSettingsOptions, Settings } from '../config/settings.ts'
+import { ConfigError } from '../errors.ts'
 import { createLogger, flushLogger } from '../logger.ts'
 import { startInProcessSchedules } from '../prewarm/in-process-schedules.ts'
-import { syncSchedules } from '../prewarm/schedule-sync.ts'
 import { fastHitListener } from './fast-hit.ts'
+
+/** The option defaults of `acp serve`: the embedded engine, a 1 s in-process tier, a miss that looks like one. */
+export const SERVER_DEFAULTS: LoadSettingsOptions = {
+  defaultEngine: 'local',
+  defaultLocalMinQueryMs: 500,
+  defaultL1TtlMs: 1_000,
+}
+
+/** An endpoint started beside the server (the development emulators of local/): reported, and closed after it. */
+export interface SideEndpoint {
+  readonly endpoint: string
+  close(): Promise<void>
+}
+
+export interface StartServerOptions {
+  /** The logger of what the caller started beside the server; default: a new one at LOG_LEVEL. */
+  logger?: Logger
+  /** An Athena-compatible endpoint started for this server (the embedded local Athena): used instead of ATHENA_ENDPOINT. */
+  localAthena?: SideEndpoint
+  /**
+   * Starts what fires the schedules of schedules.yaml in place of in-process timers (the embedded local Scheduler);
+   * called once the service exists, and only when this process fires schedules (PREWARM_SCHEDULES on, no
+   * SCHEDULER_ENDPOINT). `invoke` hands a schedule's Input to the service as the Lambda handler would.
+   */
+  startScheduler?: (context: {
+    invoke: (payload: unknown) => Promise<unknown>
+    schedules: readonly ScheduleDef[]
+    logger: Logger
+  }) => Promise<SideEndpoint>
+}
 
 export interface RunningServer {
   url: string
   port: number
-  config: AppConfig
+  config: Settings
   deps: Deps
-  localAthena: LocalAthena | undefined
-  /** The embedded local EventBridge Scheduler (engine `local` without SCHEDULER_ENDPOINT). */
-  localScheduler: LocalScheduler | undefined
+  localAthena: SideEndpoint | undefined
+  /** What fires the schedules through a Scheduler endpoint in this process (the embedded local Scheduler). */
+  localScheduler: SideEndpoint | undefined
   close(): Promise<void>
 }
 
-/** Placeholder ARNs of the embedded scheduler's target and role: it invokes this process, whatever they say. */
-const LOCAL_TARGET_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:athena-cache-proxy'
-const LOCAL_ROLE_ARN = 'arn:aws:iam::000000000000:role/athena-cache-proxy-scheduler'
-
-/** Starts the Node server (and, in `local` engine mode, the embedded Athena-compatible endpoint). */
+/**
+ * Starts the Node server from loaded settings. The development endpoints are not its business: `acp serve` in
+ * `local` engine mode starts them beside it (local/embedded-stack.ts) and hands them in through `options`.
+ */
 export async function startServer(
-  env: Record<string, string | undefined> = process.env,
+  settings: Settings,
+  options: StartServerOptions = {},
 ): Promise<RunningServer> {
-  const config = loadConfig(env, {
-    defaultEngine: 'local',
-    defaultLocalMinQueryMs: 500,
-    defaultL1TtlMs: 1_000,
-  })
-  const logger = createLogger({ level: config.logLevel, sync: false })
-  let localAthena: LocalAthena | undefined
-  if (config.engine === 'local' && !config.athena.endpoint) {
-    if (!(await hasData(config.dataDir))) {
-      logger.info({ dataDir: config.dataDir }, 'data dir is empty: generating sample data')
-      const report = await generateSampleData({ dataDir: config.dataDir })
-      logger.info(report, 'sample data ready')
-    }
-    localAthena = await startLocalAthena({
-      dataDir: config.dataDir,
-      port: 0,
-      minQueryMs: config.localAthenaMinQueryMs,
-      logger,
-    })
-    logger.info(
-      { endpoint: localAthena.endpoint, minQueryMs: config.localAthenaMinQueryMs },
-      'embedded local Athena started',
+  const logger = options.logger ?? createLogger({ level: settings.logLevel, sync: false })
+  const athenaEndpoint = options.localAthena?.endpoint ?? settings.athena.endpoint
+  // Without an endpoint the SDK would send the local engine's dummy credentials to AWS.
+  if (settings.engine === 'local' && athenaEndpoint === undefined)
+    throw new ConfigError(
+      'QUERY_ENGINE=local needs ATHENA_ENDPOINT, or the embedded local Athena that `acp serve` starts',
     )
-  }
-  const deps = await buildDeps(config, {
+  const deps = await buildDeps(settings, {
     logger,
-    ...(localAthena ? { athenaEndpoint: localAthena.endpoint } : {}),
+    ...(options.localAthena ? { athenaEndpoint: options.localAthena.endpoint } : {}),
   })
-  // Schedules of schedules.yaml fire in this process: through the embedded local Scheduler in `local` mode (the same
-  // wire protocol and sync code as on AWS), on in-process timers otherwise. With SCHEDULER_ENDPOINT set an external
-  // scheduler fires them, and with PREWARM_SCHEDULES=off nothing does.
-  const schedulerConfig = loadSchedulerConfig(env)
-  let localScheduler: LocalScheduler | undefined
+  // Schedules of schedules.yaml fire in this process: through a Scheduler endpoint of the caller's (the embedded
+  // local Scheduler: the same wire protocol and sync code as on AWS), on in-process timers otherwise. With
+  // SCHEDULER_ENDPOINT set an external scheduler fires them, and with PREWARM_SCHEDULES off nothing does.
+  let localScheduler: SideEndpoint | undefined
   let inProcess: { stop(): void } | undefined
-  const fire = (payload: unknown) =>
-    deps.operations.handleEvent(
-      typeof payload === 'object' && payload !== null ? (payload as { action: string }) : { action: '' },
-    )
-  if (env.PREWARM_SCHEDULES !== 'off' && !schedulerConfig.endpoint) {
-    if (config.engine === 'local') {
-      localScheduler = await startLocalScheduler({ port: 0, invoke: (payload) => fire(payload), logger })
-      const client = new SchedulerClient({
-        region: schedulerConfig.region,
-        endpoint: localScheduler.endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      })
-      const report = await syncSchedules({
-        client,
-        groupName: schedulerConfig.groupName,
-        targetArn: LOCAL_TARGET_ARN,
-        roleArn: LOCAL_ROLE_ARN,
+  if (settings.prewarmSchedules && !settings.scheduler.endpoint) {
+    if (options.startScheduler) {
+      localScheduler = await options.startScheduler({
+        invoke: (payload) =>
+          deps.operations.handleEvent(
+            typeof payload === 'object' && payload !== null
+              ? (payload as { action: string })
+              : { action: '' },
+          ),
         schedules: deps.operations.schedules,
-        dryRun: false,
+        logger,
       })
-      client.destroy()
-      logger.info(
-        { endpoint: localScheduler.endpoint, group: report.groupName, schedules: report.created },
-        'embedded local Scheduler started',
-      )
     } else {
       inProcess = startInProcessSchedules(
         deps.operations.schedules,
@@ -110,28 +106,28 @@ export async function startServer(
   const server: Server = createServer(fastHitListener(deps, honoListener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(config.port, config.host, () => {
+    server.listen(settings.port, settings.host, () => {
       server.off('error', reject)
       resolve()
     })
   })
   const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
-  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`
-  logger.info({ url, cache: deps.store.kind, engine: config.engine }, 'athena-cache-proxy listening')
+  const port = typeof address === 'object' && address ? address.port : settings.port
+  const url = `http://${settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${port}`
+  logger.info({ url, cache: deps.store.kind, engine: settings.engine }, 'athena-cache-proxy listening')
   return {
     url,
     port,
-    config,
+    config: settings,
     deps,
-    localAthena,
+    localAthena: options.localAthena,
     localScheduler,
     async close() {
       inProcess?.stop()
       await localScheduler?.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await deps.close()
-      await localAthena?.close()
+      await options.localAthena?.close()
       flushLogger(logger)
     },
   }

@@ -1,4 +1,5 @@
 import type { ParameterDef, QueryDef } from '../config/catalog.ts'
+import { coerceParameterValue, formatDate, parseIsoDate } from '../config/parameter-values.ts'
 import { type FieldIssue, ValidationError } from '../errors.ts'
 
 /** Canonical bound parameters: defaults applied, values normalised, keys sorted. Equal requests → equal objects. */
@@ -10,61 +11,6 @@ export type RawParams = Record<string, string | number | ReadonlyArray<string> |
 /** Longest raw value we even look at: bounds the work done on hostile input before any pattern runs. */
 const MAX_RAW_LENGTH = 4096
 const DAY_MS = 86_400_000
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-
-/** Epoch ms of a valid `YYYY-MM-DD`, else undefined (2024-02-30 is invalid, not March 1st). */
-function parseIsoDate(value: string): number | undefined {
-  if (value.length !== 10 || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined
-  const year = Number(value.slice(0, 4))
-  const month = Number(value.slice(5, 7))
-  const day = Number(value.slice(8, 10))
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]
-  if (days === undefined || day < 1 || day > days) return undefined
-  return Date.UTC(year, month - 1, day)
-}
-
-const formatDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
-
-function parseTimestamp(value: string): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value))
-    return undefined
-  if (parseIsoDate(value.slice(0, 10)) === undefined) return undefined
-  // A timestamp without an offset is UTC, as Athena's timestamps are.
-  const withZone = value.length === 10 || /(Z|[+-]\d{2}:\d{2})$/.test(value) ? value : `${value}Z`
-  const ms = Date.parse(withZone)
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
-}
-
-function coerce(def: ParameterDef, raw: string): { value: string | number } | { error: string } {
-  switch (def.type) {
-    case 'string': {
-      if ([...raw].length > def.maxLength) return { error: `must be at most ${def.maxLength} characters` }
-      if (def.regex !== undefined && !def.regex.test(raw)) return { error: `must match ${def.pattern}` }
-      return { value: raw }
-    }
-    case 'integer': {
-      if (!/^-?\d{1,16}$/.test(raw)) return { error: 'must be an integer' }
-      const n = Number(raw)
-      if (!Number.isSafeInteger(n) || n < def.min || n > def.max)
-        return { error: `must be an integer from ${def.min} to ${def.max}` }
-      return { value: n }
-    }
-    case 'date': {
-      const ms = parseIsoDate(raw)
-      return ms === undefined ? { error: 'must be a date YYYY-MM-DD' } : { value: formatDate(ms) }
-    }
-    case 'timestamp': {
-      const ts = parseTimestamp(raw)
-      return ts === undefined
-        ? { error: 'must be an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z' }
-        : { value: ts }
-    }
-    case 'enum':
-      return def.values.includes(raw) ? { value: raw } : { error: `must be one of ${def.values.join(', ')}` }
-  }
-}
 
 /**
  * Validates raw input against a query's parameter definitions and returns the canonical parameters.
@@ -103,7 +49,7 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
       issues.push({ name: p.name, message: `must be at most ${MAX_RAW_LENGTH} characters` })
       continue
     }
-    const result = coerce(p, text)
+    const result = coerceParameterValue(p, text)
     if ('error' in result) issues.push({ name: p.name, message: result.error })
     else values[p.name] = result.value
   }

@@ -77,3 +77,51 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`))
   })
 })
+
+describe('loadConfig: boolean variables', () => {
+  const BOOLEANS = ['REDIS_CLUSTER', 'LOG_REQUESTS', 'PREWARM_SCHEDULES'] as const
+  const read = (name: (typeof BOOLEANS)[number], value: string): boolean => {
+    const c = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', [name]: value })
+    if (name === 'REDIS_CLUSTER') return c.redis?.cluster ?? false
+    return name === 'LOG_REQUESTS' ? c.logRequests : c.prewarmSchedules
+  }
+
+  it.each(BOOLEANS)('%s accepts the usual spellings in any case', (name) => {
+    for (const value of ['true', 'TRUE', 'True', '1', 'yes', 'Yes', 'on', 'ON', ' on '])
+      expect(read(name, value), value).toBe(true)
+    for (const value of ['false', 'FALSE', 'False', '0', 'no', 'NO', 'off', 'Off'])
+      expect(read(name, value), value).toBe(false)
+  })
+
+  it('defaults: REDIS_CLUSTER off, LOG_REQUESTS and PREWARM_SCHEDULES on (empty = unset)', () => {
+    const c = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', PREWARM_SCHEDULES: '' })
+    expect([c.redis?.cluster, c.logRequests, c.prewarmSchedules]).toEqual([false, true, true])
+  })
+
+  it.each(BOOLEANS.flatMap((name) => ['maybe', 'enabled', '2', 'y'].map((value) => [name, value])))(
+    'rejects %s=%s naming the variable and the accepted spellings',
+    (name, value) => {
+      expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
+      expect(() => loadConfig({ [name]: value })).toThrow(
+        `${name}: '${value}' is not a boolean: use true/false, 1/0, yes/no or on/off (any case)`,
+      )
+    },
+  )
+})
+
+describe('loadConfig: what the entry points used to read themselves', () => {
+  it('ACP_ADMIN_KEY, LOG_LEVEL with the entry point default, CONFIG_DIR overridden by --config-dir', () => {
+    expect(loadConfig({}).cliAdminKey).toBeUndefined()
+    expect(loadConfig({ ACP_ADMIN_KEY: 'admin-key-1' }).cliAdminKey).toBe('admin-key-1')
+    expect(loadConfig({}).logLevel).toBe('info')
+    expect(loadConfig({}, { defaultLogLevel: 'warn' }).logLevel).toBe('warn')
+    expect(loadConfig({ LOG_LEVEL: 'debug' }, { defaultLogLevel: 'warn' }).logLevel).toBe('debug')
+    expect(loadConfig({ CONFIG_DIR: '/a' }, { configDir: '/b' }).configDir).toBe('/b')
+  })
+
+  it('requiredEnv names every missing variable', () => {
+    expect(() =>
+      loadConfig({ QUERY_ENGINE: 'athena' }, { requiredEnv: ['QUERY_ENGINE', 'REDIS_URL', 'CONFIG_DIR'] }),
+    ).toThrow(/REDIS_URL: required here\n {2}CONFIG_DIR: required here$/)
+  })
+})

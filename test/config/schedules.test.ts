@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadCatalog } from '../../src/config/catalog.ts'
-import { loadSchedulerConfig, requireSyncTargets } from '../../src/config/scheduler-config.ts'
+import { loadConfig, requireSyncTargets } from '../../src/config/load-config.ts'
 import { checkScheduleCoverage, loadSchedules, scheduleInput } from '../../src/config/schedules.ts'
 import { ConfigError } from '../../src/errors.ts'
 
@@ -61,7 +61,7 @@ describe('loadSchedules', () => {
 
   it('the shipped schedules only name queries and tags of the shipped catalog', async () => {
     const schedules = await loadSchedules(SHIPPED)
-    expect(() => checkScheduleCoverage(schedules, catalog)).not.toThrow()
+    expect(() => checkScheduleCoverage(schedules, catalog, 'schedules.yaml')).not.toThrow()
   })
 
   it('a missing file or an empty one means no schedules', async () => {
@@ -179,12 +179,17 @@ describe('checkScheduleCoverage', () => {
   }
 
   it('rejects queries and tags the catalog does not have', () => {
+    const file = 'conf/schedules.yaml'
     expect(() =>
-      checkScheduleCoverage([{ ...base, name: 'x', queries: ['top_pages', 'topPages'], tags: [] }], catalog),
-    ).toThrow(/schedule 'x', queries: not in the catalog .*: topPages$/)
+      checkScheduleCoverage(
+        [{ ...base, name: 'x', queries: ['top_pages', 'topPages'], tags: [] }],
+        catalog,
+        file,
+      ),
+    ).toThrow(/^conf\/schedules\.yaml: schedule 'x', queries: not in the catalog .*: topPages$/)
     expect(() =>
-      checkScheduleCoverage([{ ...base, name: 'y', queries: [], tags: ['geo', 'sales'] }], catalog),
-    ).toThrow(/schedule 'y', tags: no query in the catalog .* has sales$/)
+      checkScheduleCoverage([{ ...base, name: 'y', queries: [], tags: ['geo', 'sales'] }], catalog, file),
+    ).toThrow(/^conf\/schedules\.yaml: schedule 'y', tags: no query in the catalog .* has sales$/)
   })
 })
 
@@ -196,30 +201,29 @@ describe('scheduleInput', () => {
   })
 })
 
-describe('loadSchedulerConfig', () => {
+describe('loadConfig: the scheduler variables', () => {
+  const scheduler = (env: Record<string, string>) => loadConfig(env).scheduler
   const target = 'arn:aws:lambda:eu-central-1:123456789012:function:acp'
   const role = 'arn:aws:iam::123456789012:role/acp-scheduler'
 
   it('applies defaults and treats empty strings as unset', () => {
-    expect(loadSchedulerConfig({ SCHEDULER_ENDPOINT: '', PREWARM_TARGET_ARN: '' })).toEqual({
+    expect(scheduler({ SCHEDULER_ENDPOINT: '', PREWARM_TARGET_ARN: '' })).toEqual({
       endpoint: undefined,
       region: 'us-east-1',
       targetArn: undefined,
       roleArn: undefined,
       groupName: 'acp-prewarm',
-      configDir: './wrangler-free-config',
     })
   })
 
   it('parses every variable', () => {
     expect(
-      loadSchedulerConfig({
+      scheduler({
         SCHEDULER_ENDPOINT: 'http://127.0.0.1:4567',
         PREWARM_TARGET_ARN: target,
         SCHEDULER_ROLE_ARN: role,
         AWS_REGION: 'eu-central-1',
         CACHE_PREFIX: 'dash',
-        CONFIG_DIR: '/conf',
       }),
     ).toEqual({
       endpoint: 'http://127.0.0.1:4567',
@@ -227,15 +231,12 @@ describe('loadSchedulerConfig', () => {
       targetArn: target,
       roleArn: role,
       groupName: 'dash-prewarm',
-      configDir: '/conf',
     })
   })
 
   it('derives a valid group name from a namespaced prefix, and SCHEDULE_GROUP overrides it', () => {
-    expect(loadSchedulerConfig({ CACHE_PREFIX: 'team:dash' }).groupName).toBe('team-dash-prewarm')
-    expect(loadSchedulerConfig({ CACHE_PREFIX: 'x', SCHEDULE_GROUP: 'dashboards' }).groupName).toBe(
-      'dashboards',
-    )
+    expect(scheduler({ CACHE_PREFIX: 'team:dash' }).groupName).toBe('team-dash-prewarm')
+    expect(scheduler({ CACHE_PREFIX: 'x', SCHEDULE_GROUP: 'dashboards' }).groupName).toBe('dashboards')
   })
 
   it.each([
@@ -244,19 +245,18 @@ describe('loadSchedulerConfig', () => {
     [{ SCHEDULER_ROLE_ARN: target }, /SCHEDULER_ROLE_ARN: must be an IAM role ARN/],
     [{ SCHEDULE_GROUP: 'a:b' }, /SCHEDULE_GROUP: 'a:b' is not a valid group name/],
   ])('rejects %j', (env, message) => {
-    expect(() => loadSchedulerConfig(env)).toThrow(ConfigError)
-    expect(() => loadSchedulerConfig(env)).toThrow(message)
+    expect(() => scheduler(env)).toThrow(ConfigError)
+    expect(() => scheduler(env)).toThrow(message)
   })
 
   it('requireSyncTargets names what a sync is missing', () => {
-    expect(() => requireSyncTargets(loadSchedulerConfig({ SCHEDULER_ROLE_ARN: role }))).toThrow(
+    expect(() => requireSyncTargets(scheduler({ SCHEDULER_ROLE_ARN: role }))).toThrow(
       /^Syncing schedules needs PREWARM_TARGET_ARN \(the ARN of the Lambda the schedules invoke\)$/,
     )
-    expect(() => requireSyncTargets(loadSchedulerConfig({}))).toThrow(
-      /PREWARM_TARGET_ARN .* and SCHEDULER_ROLE_ARN/,
-    )
-    expect(
-      requireSyncTargets(loadSchedulerConfig({ PREWARM_TARGET_ARN: target, SCHEDULER_ROLE_ARN: role })),
-    ).toEqual({ targetArn: target, roleArn: role })
+    expect(() => requireSyncTargets(scheduler({}))).toThrow(/PREWARM_TARGET_ARN .* and SCHEDULER_ROLE_ARN/)
+    expect(requireSyncTargets(scheduler({ PREWARM_TARGET_ARN: target, SCHEDULER_ROLE_ARN: role }))).toEqual({
+      targetArn: target,
+      roleArn: role,
+    })
   })
 })

@@ -157,6 +157,8 @@ describe('acp prewarm, direct mode (REDIS_URL)', () => {
 describe('acp serve: the embedded local Scheduler, and acp prewarm --url', () => {
   let scheduled: ServeProcess
   let unscheduled: ServeProcess
+  /** PREWARM_SCHEDULES=false: must mean what `off` means (it once meant "on", as did any value but `off`). */
+  let disabled: ServeProcess
   let startedAt: number
 
   beforeAll(async () => {
@@ -178,14 +180,15 @@ describe('acp serve: the embedded local Scheduler, and acp prewarm --url', () =>
         },
       })
     startedAt = Date.now()
-    ;[scheduled, unscheduled] = await Promise.all([
+    ;[scheduled, unscheduled, disabled] = await Promise.all([
       startServeProcess(env(`${shared.prefix}:sched`, { PREWARM_SCHEDULES: '' }), { name: 'scheduled' }),
       startServeProcess(env(`${shared.prefix}:off`, { PREWARM_SCHEDULES: 'off' }), { name: 'unscheduled' }),
+      startServeProcess(env(`${shared.prefix}:false`, { PREWARM_SCHEDULES: 'false' }), { name: 'disabled' }),
     ])
   })
 
   afterAll(async () => {
-    await Promise.all([scheduled?.stop(), unscheduled?.stop()])
+    await Promise.all([scheduled?.stop(), unscheduled?.stop(), disabled?.stop()])
   })
 
   it('the every-15-minutes schedule fires a prewarm soon after start-up', async () => {
@@ -221,13 +224,16 @@ describe('acp serve: the embedded local Scheduler, and acp prewarm --url', () =>
     await scheduled.stop()
   })
 
-  it('PREWARM_SCHEDULES=off: no run, nothing computed', async () => {
-    // It has been up as long as the other one, which fired and finished by now; give it a few more ticks.
+  it('PREWARM_SCHEDULES=off and =false: no run, nothing computed', async () => {
+    // They have been up as long as the scheduled one, which fired and finished by now; give them a few more ticks.
     await new Promise((r) => setTimeout(r, 2_500))
-    const s = await stats(unscheduled)
-    expect(s.lastPrewarm).toBeNull()
-    expect(s.athenaExecutions).toBe(0)
-    expect(s.process.athenaExecutions).toBe(0)
+    for (const server of [unscheduled, disabled]) {
+      const s = await stats(server)
+      expect(s.lastPrewarm, server.name).toBeNull()
+      expect(s.athenaExecutions, server.name).toBe(0)
+      expect(s.process.athenaExecutions, server.name).toBe(0)
+    }
+    await disabled.stop()
   })
 
   it('acp prewarm --url runs on the server (trigger admin) and the server reports it', async () => {

@@ -1,4 +1,10 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startEmbeddedStack } from '../../local/embedded-stack.ts'
+import { loadSettings } from '../../src/config/settings.ts'
+import { SERVER_DEFAULTS, startServer } from '../../src/entry/server.ts'
 import { type ServeProcess, startServeProcess, stopAllChildren } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
@@ -133,5 +139,81 @@ describe('acp serve: hot reads from the in-process tier (fast path)', () => {
     expect((await fetch(`${server.url}/analytics?measure=signups&start=bad`, { headers: key })).status).toBe(
       400,
     )
+  })
+})
+
+describe('startServer and the embedded stack, in process', () => {
+  let redis: Awaited<ReturnType<typeof testRedis>>
+  /** The shipped catalog without schedules: the embedded Scheduler starts, nothing fires during the test. */
+  let configDir: string
+
+  beforeAll(async () => {
+    redis = await testRedis()
+    configDir = await mkdtemp(join(tmpdir(), 'acp-serve-'))
+    await copyFile('wrangler-free-config/queries.yaml', join(configDir, 'queries.yaml'))
+  })
+  afterAll(async () => {
+    await redis.cleanup()
+    await rm(configDir, { recursive: true, force: true })
+  })
+
+  const env = (extra: Record<string, string> = {}) => ({
+    REDIS_URL: redis.url,
+    CACHE_PREFIX: redis.prefix,
+    DATA_DIR: inject('dataDir'),
+    CONFIG_DIR: configDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    LOCAL_ATHENA_MIN_QUERY_MS: '0',
+    ...extra,
+  })
+
+  it('engine local: the local Athena and Scheduler start beside the server and close with it', async () => {
+    const server = await startEmbeddedStack(await loadSettings(env(), SERVER_DEFAULTS))
+    const athena = server.localAthena?.endpoint
+    try {
+      expect(server.config.engine).toBe('local')
+      expect(athena).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(server.localScheduler?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(await (await fetch(`${server.url}/health`)).json()).toEqual({
+        status: 'ok',
+        cache: 'redis',
+        engine: 'local',
+      })
+      const read = await fetch(`${server.url}/queries/top_pages?measure=pageviews&start=2024-03-01&limit=3`)
+      expect(read.status).toBe(200)
+      expect(server.localAthena?.stats().executionsStarted).toBe(1)
+    } finally {
+      await server.close()
+    }
+    await expect(fetch(`${athena}/_local/health`)).rejects.toThrow()
+  })
+
+  it('startServer alone: queries go to ATHENA_ENDPOINT; the local engine without one is a ConfigError', async () => {
+    const athena = await startEmbeddedStack(
+      await loadSettings(env({ PREWARM_SCHEDULES: 'off' }), SERVER_DEFAULTS),
+    )
+    try {
+      expect(athena.localScheduler).toBeUndefined()
+      const endpoint = athena.localAthena?.endpoint ?? ''
+      const server = await startServer(
+        await loadSettings(env({ ATHENA_ENDPOINT: endpoint }), SERVER_DEFAULTS),
+      )
+      try {
+        // Nothing embedded: schedules (none in this directory) would fire on in-process timers.
+        expect([server.localAthena, server.localScheduler]).toEqual([undefined, undefined])
+        const read = await fetch(`${server.url}/queries/top_pages?measure=pageviews&start=2024-03-02&limit=3`)
+        expect(read.status).toBe(200)
+        expect(athena.localAthena?.stats().executionsStarted).toBe(1)
+      } finally {
+        await server.close()
+      }
+      await expect(startServer(await loadSettings(env(), SERVER_DEFAULTS))).rejects.toThrow(
+        /QUERY_ENGINE=local needs ATHENA_ENDPOINT/,
+      )
+    } finally {
+      await athena.close()
+    }
   })
 })

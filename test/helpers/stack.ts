@@ -6,7 +6,7 @@ import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
 import { RedisCounterStore } from '../../src/cache/redis-counter-store.ts'
-import { loadConfig } from '../../src/config/load-config.ts'
+import { loadSettings } from '../../src/config/settings.ts'
 import { createLogger } from '../../src/logger.ts'
 import { testRedis } from './redis-client.ts'
 
@@ -39,7 +39,7 @@ export async function startStack(
     port: 0,
     minQueryMs: options.minQueryMs ?? 0,
   })
-  const config = loadConfig(
+  const config = await loadSettings(
     { CACHE_PREFIX: redis.prefix, LOG_LEVEL: 'silent', QUERY_ENGINE: 'local', ...options.env },
     { defaultEngine: 'local' },
   )

@@ -1,6 +1,6 @@
 // The local stack (docker-compose.yml + Dockerfile) checked without a container engine: the compose file is parsed
 // (anchors and merge keys resolved, ${VAR:-default} substituted as Compose does), each service's environment goes
-// through the real loadConfig / loadSchedulerConfig, each command is checked against the real `acp` command line,
+// through the real loadConfig (the environment step of the one configuration loader), each command is checked against the real `acp` command line,
 // and the Dockerfile against what those commands need.
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -10,8 +10,12 @@ import { dirname, join, posix, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { type AppConfig, LAMBDA_REQUIRED_ENV, loadConfig, requireEnv } from '../../src/config/load-config.ts'
-import { loadSchedulerConfig, requireSyncTargets } from '../../src/config/scheduler-config.ts'
+import {
+  type AppConfig,
+  LAMBDA_REQUIRED_ENV,
+  loadConfig,
+  requireSyncTargets,
+} from '../../src/config/load-config.ts'
 import { ConfigError } from '../../src/errors.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -207,7 +211,7 @@ function invocation(name: string): Invocation {
 // --- probing the configuration schemas ------------------------------------------------------------------------
 
 /**
- * Whether `load` reads the variable `name`. The schemas are not exported (and src is not changed for a test), so
+ * Whether `load` reads the variable `name`. The schema is not exported (and src is not changed for a test), so
  * they are probed: a value no field accepts as is either fails validation naming the variable or changes the result,
  * while zod drops a name it does not know without a trace.
  */
@@ -221,12 +225,10 @@ function reads(load: (env: Env) => unknown, name: string): boolean {
     throw err
   }
 }
-const readByService = (name: string) => reads((e) => loadConfig(e), name)
-const readByScheduler = (name: string) => reads(loadSchedulerConfig, name)
+/** Whether the one environment schema (service, scheduler and CLI variables alike) reads `name`. */
+const readByLoader = (name: string) => reads((e) => loadConfig(e), name)
 /** Read by the AWS SDK's default credential chain, not by the project. */
 const SDK_ENV = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
-/** Read by `acp serve` itself, outside the schemas (server.ts). */
-const SERVER_ENV = new Set(['PREWARM_SCHEDULES'])
 
 // --- Dockerfile ------------------------------------------------------------------------------------------------
 
@@ -429,7 +431,7 @@ describe('docker-compose.yml: health checks and start order', () => {
   })
 })
 
-describe('docker-compose.yml: the environment, through loadConfig and loadSchedulerConfig', () => {
+describe('docker-compose.yml: the environment, through loadConfig', () => {
   const apiEnv = environment(service('api'))
   const schedulerEnv = environment(service('scheduler'))
   const jobEnv = environment(service('schedules'))
@@ -438,15 +440,23 @@ describe('docker-compose.yml: the environment, through loadConfig and loadSchedu
   const configs = (env: Env): AppConfig[] =>
     (['local', 'athena'] as const).map((defaultEngine) => loadConfig(env, { defaultEngine }))
 
-  it('probes the schemas faithfully', () => {
-    for (const name of ['REDIS_URL', 'QUERY_ENGINE', 'HOST', 'CONFIG_DIR', 'API_KEYS', 'CACHE_PREFIX'])
-      expect(readByService(name), name).toBe(true)
-    for (const name of ['SCHEDULER_ENDPOINT', 'SCHEDULE_GROUP', 'PREWARM_TARGET_ARN', 'CONFIG_DIR'])
-      expect(readByScheduler(name), name).toBe(true)
-    for (const name of ['REDIS_HOST', 'ATHENA_URL', 'SCHEDULER_URL', 'AWS_ACCESS_KEY_ID']) {
-      expect(readByService(name), name).toBe(false)
-      expect(readByScheduler(name), name).toBe(false)
-    }
+  it('probes the schema faithfully', () => {
+    for (const name of [
+      'REDIS_URL',
+      'QUERY_ENGINE',
+      'HOST',
+      'CONFIG_DIR',
+      'API_KEYS',
+      'CACHE_PREFIX',
+      'SCHEDULER_ENDPOINT',
+      'SCHEDULE_GROUP',
+      'PREWARM_TARGET_ARN',
+      'PREWARM_SCHEDULES',
+      'ACP_ADMIN_KEY',
+    ])
+      expect(readByLoader(name), name).toBe(true)
+    for (const name of ['REDIS_HOST', 'ATHENA_URL', 'SCHEDULER_URL', 'AWS_ACCESS_KEY_ID'])
+      expect(readByLoader(name), name).toBe(false)
   })
 
   it('gives the API and the scheduler the same variables (the API adds only PORT)', () => {
@@ -459,14 +469,12 @@ describe('docker-compose.yml: the environment, through loadConfig and loadSchedu
     ['api', apiEnv],
     ['scheduler', schedulerEnv],
   ] as const)('%s: every variable is one the project or the AWS SDK reads', (_, env) => {
-    const unknown = Object.keys(env).filter(
-      (n) => !readByService(n) && !readByScheduler(n) && !SDK_ENV.has(n) && !SERVER_ENV.has(n),
-    )
+    const unknown = Object.keys(env).filter((n) => !readByLoader(n) && !SDK_ENV.has(n))
     expect(unknown).toEqual([])
   })
 
-  it('schedules: every variable is one loadSchedulerConfig reads', () => {
-    expect(Object.keys(jobEnv).filter((n) => !readByScheduler(n))).toEqual([])
+  it('schedules: every variable is one the loader reads', () => {
+    expect(Object.keys(jobEnv).filter((n) => !readByLoader(n))).toEqual([])
   })
 
   it.each([
@@ -496,16 +504,16 @@ describe('docker-compose.yml: the environment, through loadConfig and loadSchedu
   })
 
   it('the scheduler invokes the Lambda handler with what a deployed Lambda must be given', () => {
-    expect(() => requireEnv(schedulerEnv, LAMBDA_REQUIRED_ENV)).not.toThrow()
+    expect(() => loadConfig(schedulerEnv, { requiredEnv: LAMBDA_REQUIRED_ENV })).not.toThrow()
   })
 
   it('the API embeds no engine and fires no schedules: the athena and scheduler services do', () => {
     const config = loadConfig(apiEnv, { defaultEngine: 'local' })
-    // server.ts embeds DuckDB only for engine `local` without ATHENA_ENDPOINT …
+    // `acp serve` embeds DuckDB (local/embedded-stack.ts) only for engine `local` without ATHENA_ENDPOINT …
     expect(config.engine === 'local' && !config.athena.endpoint).toBe(false)
     // … and fires schedules itself only without SCHEDULER_ENDPOINT.
     const schedulerPort = Number(invocation('scheduler').options['--port'])
-    expect(hostPort(loadSchedulerConfig(apiEnv).endpoint ?? '')).toEqual({
+    expect(hostPort(config.scheduler.endpoint ?? '')).toEqual({
       host: 'scheduler',
       port: schedulerPort,
     })
@@ -513,12 +521,12 @@ describe('docker-compose.yml: the environment, through loadConfig and loadSchedu
   })
 
   it('the sync job fills the group the scheduler fires and targets valid placeholders', () => {
-    const job = loadSchedulerConfig(jobEnv)
-    expect(job.endpoint).toBe(loadSchedulerConfig(apiEnv).endpoint)
-    expect(job.groupName).toBe(loadSchedulerConfig(apiEnv).groupName)
-    expect(job.groupName).toBe(loadSchedulerConfig(schedulerEnv).groupName)
+    const job = loadConfig(jobEnv).scheduler
+    expect(job.endpoint).toBe(loadConfig(apiEnv).scheduler.endpoint)
+    expect(job.groupName).toBe(loadConfig(apiEnv).scheduler.groupName)
+    expect(job.groupName).toBe(loadConfig(schedulerEnv).scheduler.groupName)
     expect(job.groupName).toBe(`${loadConfig(schedulerEnv).cachePrefix.replaceAll(':', '-')}-prewarm`)
-    expect(job.configDir).toBe(loadConfig(schedulerEnv).configDir)
+    expect(loadConfig(jobEnv).configDir).toBe(loadConfig(schedulerEnv).configDir)
     expect(job.region).toBe(loadConfig(schedulerEnv).athena.region)
     expect(() => requireSyncTargets(job)).not.toThrow()
   })
