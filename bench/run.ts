@@ -124,8 +124,11 @@ async function main(): Promise<void> {
   await waitFor(`${ourUrl}/health`)
   await waitFor(`${l1Url}/health`)
   const hit: Record<string, Record<HitServer, LoadResult & { payloadBytes: number }>> = {}
+  // BENCH_SIZES=2KB (or 200KB) measures one payload only.
+  const sizes = new Set((process.env.BENCH_SIZES ?? '2KB,200KB').split(','))
   for (const [size, path] of Object.entries(payloads)) {
     if (!PARTS.has('hit')) break
+    if (!sizes.has(size)) continue
     const first = await fetch(`${ourUrl}${path}`) // MISS: computes and stores the entry
     const body = Buffer.from(await first.arrayBuffer())
     for (const url of [ourUrl, l1Url]) {
