@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
-  localToInstants,
   nextFireTime,
   parseScheduleExpression,
   ScheduleExpressionError,
 } from '../../src/config/schedule-expression.ts'
+import { localToInstants } from '../../src/config/time-zone.ts'
 import { ValidationError } from '../../src/errors.ts'
 
 const d = (iso: string) => new Date(iso)
