@@ -89,4 +89,21 @@ describe('src/: layering', () => {
     )
     expect(upward).toEqual([])
   })
+
+  it('src/cache, src/athena and src/service never import hono (only the HTTP floor knows the framework)', () => {
+    const lower = SRC.filter(({ file }) => /^src\/(cache|athena|service)\//.test(file)).flatMap(
+      ({ file, text }) =>
+        [...imports(text).static, ...imports(text).dynamic]
+          .filter((spec) => spec === 'hono' || spec.startsWith('hono/') || spec.startsWith('@hono/'))
+          .map((spec) => `${file} → ${spec}`),
+    )
+    expect(lower).toEqual([])
+  })
+
+  it('every file of the service does one job in about 400 lines at most', () => {
+    const long = SRC.map(({ file, text }) => ({ file, lines: text.split('\n').length }))
+      .filter(({ lines }) => lines > 420)
+      .map(({ file, lines }) => `${file}: ${lines} lines`)
+    expect(long).toEqual([])
+  })
 })
