@@ -18,7 +18,7 @@ const MISS_QUERY_MS = (process.env.BENCH_MISS_QUERY_MS ?? '2000,30000').split(',
 const OUT_DIR = '.bench'
 // BENCH_PARTS=hit (or miss) runs one part only.
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'hit,miss').split(','))
-type HitServer = 'a' | 'aPlain' | 'l1' | 'l1Plain' | 'b' | 'c'
+type HitServer = 'a' | 'aPlain' | 'l1' | 'l1Plain' | 'b' | 'c' | 'variant'
 const children: ChildProcess[] = []
 
 // With two or more CPUs and taskset, the server under test gets CPU 1 to itself while the load generator (this
@@ -94,6 +94,13 @@ async function main(): Promise<void> {
   await waitFor(`${athenaUrl}/_local/stats`, 300_000)
 
   const serverEnv = (cachePrefix: string, port: number, l1TtlMs = '0'): Record<string, string> => ({
+    // BENCH_SERVER_ENV='LOG_REQUESTS=false,…' runs the servers under test with these settings (for comparisons).
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVER_ENV ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('=') as [string, string]),
+    ),
     PORT: String(port),
     HOST: '127.0.0.1',
     REDIS_URL: redisInfo.url,
@@ -119,6 +126,22 @@ async function main(): Promise<void> {
   const ours = start('server-a', ['bin/acp.js', 'serve'], serverEnv(prefix, ourPort, '0'))
   const l1Port = await freePort()
   const withL1 = start('server-l1', ['bin/acp.js', 'serve'], serverEnv(prefix, l1Port, '1000'))
+  // BENCH_VARIANT_ENV='K=V,…': a second Redis-backed server with these settings, measured in the same interleaved
+  // rounds as (a) — the way to compare a setting's cost on a machine whose speed drifts.
+  const variantEnv = Object.fromEntries(
+    (process.env.BENCH_VARIANT_ENV ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=') as [string, string]),
+  )
+  const variantPort = await freePort()
+  const variant = process.env.BENCH_VARIANT_ENV
+    ? start('server-variant', ['bin/acp.js', 'serve'], {
+        ...serverEnv(prefix, variantPort, '0'),
+        ...variantEnv,
+      })
+    : undefined
+  if (variant) await waitFor(`http://127.0.0.1:${variantPort}/health`)
   const ourUrl = `http://127.0.0.1:${ourPort}`
   const l1Url = `http://127.0.0.1:${l1Port}`
   await waitFor(`${ourUrl}/health`)
@@ -164,7 +187,10 @@ async function main(): Promise<void> {
       l1Plain: { url: `${l1Url}${path}`, pid: withL1.pid, headers: plain },
       b: { url: `http://127.0.0.1:${floorPort}/x`, pid: floor.pid, headers: gzip },
       c: { url: `http://127.0.0.1:${naivePort}/x`, pid: naive.pid, headers: gzip },
-    }
+      ...(variant
+        ? { variant: { url: `http://127.0.0.1:${variantPort}${path}`, pid: variant.pid, headers: gzip } }
+        : {}),
+    } as Record<HitServer, { url: string; pid: number | undefined; headers: Record<string, string> }>
     process.stdout.write(
       `hit path, ${size} payload (${body.length} bytes of JSON): ${ROUNDS} rounds × ${Object.keys(targets).length} runs × ${DURATION_S} s…\n`,
     )
@@ -174,25 +200,31 @@ async function main(): Promise<void> {
       HitServer,
       LoadResult[]
     >
+    // BENCH_TARGETS=a,b (say) measures those runs only.
+    const only = process.env.BENCH_TARGETS ? new Set(process.env.BENCH_TARGETS.split(',')) : undefined
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, t] of Object.entries(targets) as Array<[HitServer, (typeof targets)[HitServer]]>)
-        runs[name].push(
-          await loadRun(t.url, {
-            connections: CONNECTIONS,
-            durationS: DURATION_S,
-            pid: t.pid,
-            headers: t.headers,
-          }),
-        )
+        if (!only || only.has(name))
+          runs[name].push(
+            await loadRun(t.url, {
+              connections: CONNECTIONS,
+              durationS: DURATION_S,
+              pid: t.pid,
+              headers: t.headers,
+            }),
+          )
     }
     hit[size] = Object.fromEntries(
-      Object.entries(runs).map(([k, r]) => [k, { ...median(r), payloadBytes: body.length }]),
+      Object.entries(runs)
+        .filter(([, r]) => r.length > 0)
+        .map(([k, r]) => [k, { ...median(r), payloadBytes: body.length }]),
     ) as Record<HitServer, LoadResult & { payloadBytes: number }>
     await stop(floor)
     await stop(naive)
   }
   await stop(ours)
   await stop(withL1)
+  if (variant) await stop(variant)
 
   // ---- (2) miss path -------------------------------------------------------------------------------------------
   const athenaClient = new AthenaClient({
@@ -280,19 +312,20 @@ async function main(): Promise<void> {
     l1Plain: '(l1) HIT with L1, no gzip',
     b: '(b) floor: getBuffer + write',
     c: '(c) naive: get+parse+c.json',
+    variant: `(v) (a) with ${process.env.BENCH_VARIANT_ENV ?? ''}`,
   }
   const ratios: Record<string, Record<string, number>> = {}
   for (const [size, r] of Object.entries(hit)) {
     const row = (label: string, x: LoadResult) =>
       `${size.padEnd(8)} ${label.padEnd(39)} ${String(x.rps).padStart(7)} ${String(x.p50).padStart(8)} ${String(x.p99).padStart(7)} ${String(x.bytesPerRequest).padStart(11)} ${String(x.cpuMicrosPerRequest ?? '?').padStart(11)}${x.non2xx + x.errors > 0 ? `  (${x.non2xx} non-2xx, ${x.errors} errors)` : ''}`
-    for (const k of Object.keys(labels) as HitServer[]) lines.push(row(labels[k], r[k]))
-    const vsFloor = (k: HitServer) => Math.round((r[k].rps / r.b.rps) * 100) / 100
+    for (const k of Object.keys(labels) as HitServer[]) if (r[k]) lines.push(row(labels[k], r[k]))
+    const vsFloor = (k: HitServer) => Math.round(((r[k]?.rps ?? Number.NaN) / r.b.rps) * 100) / 100
     ratios[size] = {
       gzipVsFloor: vsFloor('a'),
       plainVsFloor: vsFloor('aPlain'),
       l1GzipVsFloor: vsFloor('l1'),
       l1PlainVsFloor: vsFloor('l1Plain'),
-      gzipVsNaive: Math.round((r.a.rps / r.c.rps) * 100) / 100,
+      gzipVsNaive: Math.round(((r.a?.rps ?? Number.NaN) / (r.c?.rps ?? Number.NaN)) * 100) / 100,
     }
     lines.push(`${size.padEnd(8)} ratios to the floor: ${JSON.stringify(ratios[size])}`)
   }
