@@ -10,6 +10,7 @@ import { loadSettings } from '../src/config/settings.ts'
 import { createLogger } from '../src/logger.ts'
 import type { InvalidateRequest } from '../src/service/invalidation.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { distinctAnalyticsParams } from './distinct-params.ts'
 
 const SIZES = [10, 100_000]
 const ROUNDS = Number(process.env.ROUNDS ?? 200)
@@ -19,7 +20,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
 }
 
-/** Writes `n` fresh entries of `analytics` (distinct measures), as a computation would have stored them. */
+/** Writes `n` fresh entries of `analytics` (distinct parameters), as a computation would have stored them. */
 async function populate(deps: Deps, redis: Redis, n: number): Promise<string[]> {
   const keys: string[] = []
   const now = Date.now()
@@ -40,7 +41,7 @@ async function populate(deps: Deps, redis: Redis, n: number): Promise<string[]> 
   for (let i = 0; i < n; i += 1_000) {
     const pipeline = redis.pipeline()
     for (let j = i; j < Math.min(n, i + 1_000); j++) {
-      const { key } = deps.service.resolve('analytics', { measure: `m${j}`, start: '2024-01-01' })
+      const { key } = deps.service.resolve('analytics', distinctAnalyticsParams(j))
       keys.push(key)
       pipeline.set(key, entry, 'PX', 3_600_000)
     }
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
       'one entry, expire',
       {
         query: 'analytics',
-        parameters: { measure: 'm1', start: '2024-01-01' },
+        parameters: distinctAnalyticsParams(1),
         mode: 'expire',
         rewarm: false,
       },
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     })
     const keys = await populate(deps, redis, size)
     // Spot check that the stamps are real: the last entry written is fresh, and stale after one query-wide expire.
-    const last = deps.service.resolve('analytics', { measure: `m${size - 1}`, start: '2024-01-01' })
+    const last = deps.service.resolve('analytics', distinctAnalyticsParams(size - 1))
     const before = (await deps.service.inspect(last)).entry
     await deps.operations.invalidate({ query: 'analytics', mode: 'expire', rewarm: false })
     const after = (await deps.service.inspect(last)).entry

@@ -21,7 +21,7 @@ import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
 import { type BackgroundMode, QueryService } from './service/query-service.ts'
 import { RuntimeHistory } from './service/runtime-history.ts'
-import { UsageRecorder } from './service/usage.ts'
+import { popularityKeep, UsageRecorder } from './service/usage.ts'
 
 export interface Deps extends AppDeps {
   store: GuardedCacheStore
@@ -159,6 +159,7 @@ export async function buildDeps(
   const usage = new UsageRecorder(new GuardedCounterStore(counters, breaker), keys, {
     bucketMs: POPULARITY_BUCKET_MS,
     retainMs: prewarmSettings.windowMs,
+    keepPerBucket: popularityKeep(prewarmSettings.topN),
     flushIntervalMs: options.usageFlushMs ?? 1_000,
     logger,
     ...(options.now ? { now: options.now } : {}),

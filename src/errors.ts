@@ -128,11 +128,26 @@ export class EngineUnavailableError extends AcpError {
   readonly code = 'ENGINE_UNAVAILABLE'
 }
 
+/**
+ * The engine no longer knows an execution (it was restarted, or forgot it): the execution is gone, which says
+ * nothing about the query. An engine problem (502, and a stale entry may answer instead), never a user error.
+ */
+export class ExecutionGoneError extends EngineUnavailableError {
+  constructor(
+    readonly queryExecutionId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Athena no longer knows execution ${queryExecutionId} (was the engine restarted?)`, options)
+  }
+}
+
+/** A result over MAX_RESULT_ROWS or MAX_RESULT_BYTES; `queryExecutionId` is the execution that produced it. */
 export class ResultTooLargeError extends AcpError {
   readonly code = 'RESULT_TOO_LARGE'
   constructor(
     message: string,
     readonly limit: { rows?: number; bytes?: number },
+    readonly queryExecutionId?: string,
   ) {
     super(message)
   }

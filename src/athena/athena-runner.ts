@@ -11,6 +11,7 @@ import {
   AcpError,
   EngineThrottledError,
   EngineUnavailableError,
+  ExecutionGoneError,
   QueryCancelledError,
   QueryFailedError,
   QueryTimeoutError,
@@ -76,9 +77,24 @@ function errorName(err: unknown): string {
   return err instanceof Error ? err.name : ''
 }
 
-/** Maps SDK errors to domain errors; domain errors pass through. */
-export function toEngineError(err: unknown, context: string): AcpError {
+/**
+ * Athena's answer for an execution id it does not know: an InvalidRequestException like any bad request, told apart
+ * only by its message ("QueryExecution <id> was not found").
+ */
+function isExecutionNotFound(err: unknown): boolean {
+  return (
+    errorName(err) === 'InvalidRequestException' && err instanceof Error && /was not found/i.test(err.message)
+  )
+}
+
+/**
+ * Maps SDK errors to domain errors; domain errors pass through. `queryExecutionId` is the execution the call was
+ * about, when it was about one: the engine not knowing it is then an ExecutionGoneError, not a rejected query.
+ */
+export function toEngineError(err: unknown, context: string, queryExecutionId?: string): AcpError {
   if (err instanceof AcpError) return err
+  if (queryExecutionId !== undefined && isExecutionNotFound(err))
+    return new ExecutionGoneError(queryExecutionId, { cause: err })
   const name = errorName(err)
   const message = err instanceof Error ? err.message : String(err)
   if (THROTTLING.has(name))
@@ -97,11 +113,14 @@ export function toEngineError(err: unknown, context: string): AcpError {
  * fetch every page and convert rows to typed JSON. Stateless apart from its client; safe to share.
  */
 export class AthenaRunner {
+  /** MAX_RESULT_ROWS and MAX_RESULT_BYTES (the body as sent: the result writer checks the body it builds). */
+  readonly limits: { readonly maxRows: number; readonly maxResultBytes: number }
   private readonly plan: Omit<PollPlan, 'expectedMs'>
   private readonly now: () => number
   private readonly random: () => number
 
   constructor(private readonly options: AthenaRunnerOptions) {
+    this.limits = { maxRows: options.maxRows, maxResultBytes: options.maxResultBytes }
     this.plan = { ...DEFAULT_POLL_PLAN, ...options.poll }
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
@@ -153,7 +172,7 @@ export class AthenaRunner {
         throw new EngineUnavailableError(`Athena returned no execution for ${queryExecutionId}`)
       return out.QueryExecution
     } catch (err) {
-      throw toEngineError(err, 'GetQueryExecution')
+      throw toEngineError(err, 'GetQueryExecution', queryExecutionId)
     }
   }
 
@@ -217,6 +236,10 @@ export class AthenaRunner {
   /**
    * Reads every page of a succeeded execution, enforcing the row and byte limits. For SELECT statements (DML)
    * Athena puts the column labels in the first row of the first page; `hasHeaderRow` drops it.
+   *
+   * MAX_RESULT_BYTES limits the JSON body sent, not Athena's raw values (which undercount it: keys repeat on every
+   * row, strings are quoted and escaped). The rows' own JSON is part of that body, so it is a lower bound that stops
+   * the read as soon as the body is sure to be too large; the writer checks the whole body it builds.
    */
   async fetchResults(
     queryExecutionId: string,
@@ -241,7 +264,7 @@ export class AthenaRunner {
           { abortSignal: options.signal },
         )
       } catch (err) {
-        throw toEngineError(err, 'GetQueryResults')
+        throw toEngineError(err, 'GetQueryResults', queryExecutionId)
       }
       const resultSet = page.ResultSet
       if (!columns) {
@@ -253,19 +276,17 @@ export class AthenaRunner {
       if (firstPage && (options.hasHeaderRow ?? true)) pageRows = pageRows.slice(1)
       firstPage = false
       for (const row of pageRows) {
-        for (const datum of row.Data ?? []) bytes += (datum.VarCharValue?.length ?? 0) + 4
         if (rows.length >= maxRows)
-          throw new ResultTooLargeError(`The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`, {
-            rows: maxRows,
-          })
-        if (bytes > maxResultBytes)
           throw new ResultTooLargeError(
-            `The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`,
-            {
-              bytes: maxResultBytes,
-            },
+            `The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`,
+            { rows: maxRows },
+            queryExecutionId,
           )
-        rows.push((convert as ReturnType<typeof createRowConverter>)(row))
+        const converted = (convert as ReturnType<typeof createRowConverter>)(row)
+        // The row as it appears in the body's `rows` array, with the comma before it.
+        bytes += Buffer.byteLength(JSON.stringify(converted)) + (rows.length > 0 ? 1 : 0)
+        if (bytes > maxResultBytes) throw tooLarge(maxResultBytes, queryExecutionId)
+        rows.push(converted)
       }
       nextToken = page.NextToken
     } while (nextToken)
@@ -283,6 +304,15 @@ export class AthenaRunner {
     })
     return { columns, rows, stats: executionStats(execution, statusCalls) }
   }
+}
+
+/** The error of a result whose body exceeds MAX_RESULT_BYTES. */
+export function tooLarge(maxResultBytes: number, queryExecutionId: string): ResultTooLargeError {
+  return new ResultTooLargeError(
+    `The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`,
+    { bytes: maxResultBytes },
+    queryExecutionId,
+  )
 }
 
 /** SELECT-like statements (DML) carry a header row; DDL and utility statements do not. */

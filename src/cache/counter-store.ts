@@ -13,11 +13,18 @@ export interface CounterStore {
   incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void>
   /** Every counter of a hash. */
   getCounters(hashKey: string): Promise<Record<string, number>>
-  /** Adds to members' scores in a sorted set and (re)sets its time to live. */
-  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void>
   /**
-   * The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first. The keys must
-   * share a hash tag (one Cluster slot).
+   * Adds to members' scores in a sorted set, keeps only its `keepTop` highest-scoring members (the lowest go first;
+   * among equal scores, the lexically smallest) and (re)sets its time to live.
+   */
+  incrementScores(
+    key: string,
+    scores: ReadonlyMap<string, number>,
+    options: { ttlMs: number; keepTop: number },
+  ): Promise<void>
+  /**
+   * The `count` highest-scoring members of the union (scores summed) of sorted sets, highest first (equal scores:
+   * lexically largest first). The keys must share a hash tag (one Cluster slot).
    */
   topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
 }

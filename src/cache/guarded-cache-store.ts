@@ -84,8 +84,12 @@ export class GuardedCounterStore implements CounterStore {
   getCounters(hashKey: string): Promise<Record<string, number>> {
     return this.breaker.run(() => this.inner.getCounters(hashKey))
   }
-  incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
-    return this.breaker.run(() => this.inner.incrementScores(key, scores, ttlMs))
+  incrementScores(
+    key: string,
+    scores: ReadonlyMap<string, number>,
+    options: { ttlMs: number; keepTop: number },
+  ): Promise<void> {
+    return this.breaker.run(() => this.inner.incrementScores(key, scores, options))
   }
   topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
     return this.breaker.run(() => this.inner.topScores(keys, count))

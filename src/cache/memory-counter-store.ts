@@ -21,14 +21,24 @@ export class MemoryCounterStore implements CounterStore {
     return Object.fromEntries(this.hashes.get(hashKey) ?? [])
   }
 
-  async incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+  async incrementScores(
+    key: string,
+    scores: ReadonlyMap<string, number>,
+    options: { ttlMs: number; keepTop: number },
+  ): Promise<void> {
     const now = this.now()
     const current = this.sortedSets.get(key)
     const set =
       current && current.expiresAt > now ? current : { scores: new Map<string, number>(), expiresAt: 0 }
     this.sortedSets.set(key, set)
     for (const [member, by] of scores) set.scores.set(member, (set.scores.get(member) ?? 0) + by)
-    set.expiresAt = now + ttlMs
+    const keep = Math.max(1, options.keepTop)
+    if (set.scores.size > keep) {
+      // As ZREMRANGEBYRANK on Redis: the lowest scores go first, and among equal scores the lexically smallest.
+      const ranked = [...set.scores].sort(([am, as], [bm, bs]) => as - bs || (am < bm ? -1 : am > bm ? 1 : 0))
+      for (const [member] of ranked.slice(0, ranked.length - keep)) set.scores.delete(member)
+    }
+    set.expiresAt = now + options.ttlMs
     for (const [k, v] of this.sortedSets) if (v.expiresAt <= now) this.sortedSets.delete(k)
   }
 

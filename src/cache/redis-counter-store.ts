@@ -1,5 +1,16 @@
+import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import type { CounterStore, ScoredMember } from './counter-store.ts'
+
+/**
+ * A key in the same Cluster slot as `key`: Redis hashes only the first non-empty `{…}` of a key, so a suffix keeps a
+ * tagged key's slot, and an untagged key becomes the tag of the new one.
+ */
+export function sameSlotKey(key: string, suffix: string): string {
+  const open = key.indexOf('{')
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1)
+  return close > open + 1 ? `${key}${suffix}` : `{${key}}${suffix}`
+}
 
 /** CounterStore on Redis (standalone or Cluster): HINCRBY hashes and ZINCRBY sorted sets, pipelined. */
 export class RedisCounterStore implements CounterStore {
@@ -16,21 +27,38 @@ export class RedisCounterStore implements CounterStore {
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]))
   }
 
-  async incrementScores(key: string, scores: ReadonlyMap<string, number>, ttlMs: number): Promise<void> {
+  async incrementScores(
+    key: string,
+    scores: ReadonlyMap<string, number>,
+    options: { ttlMs: number; keepTop: number },
+  ): Promise<void> {
     if (scores.size === 0) return
     const pipeline = this.client.pipeline()
     for (const [member, by] of scores) pipeline.zincrby(key, by, member)
-    pipeline.pexpire(key, Math.max(1, Math.ceil(ttlMs)))
+    // Pruned in the same round trip: the set never holds more than keepTop members plus one flush's new ones.
+    pipeline.zremrangebyrank(key, 0, -(Math.max(1, options.keepTop) + 1))
+    pipeline.pexpire(key, Math.max(1, Math.ceil(options.ttlMs)))
     await pipeline.exec()
   }
 
   async topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
     if (keys.length === 0 || count <= 0) return []
-    // ZUNION (no LIMIT option) answers ascending; the window's member count is the number of distinct dashboard
-    // reads, small enough to take the tail here.
-    const flat = await this.client.zunion(keys.length, ...keys, 'AGGREGATE', 'SUM', 'WITHSCORES')
+    const [first] = keys
+    if (first === undefined) return []
+    // The union is summed on the server into a short-lived key of the same slot and only `count` members come back:
+    // ZUNION has no LIMIT, and the window's buckets hold up to keepTop members each.
+    const scratch = sameSlotKey(first, `:top:${randomUUID()}`)
+    const replies = await this.client
+      .multi()
+      .zunionstore(scratch, keys.length, ...keys, 'AGGREGATE', 'SUM')
+      .zrange(scratch, 0, String(count - 1), 'REV', 'WITHSCORES')
+      .del(scratch)
+      .exec()
+    const [, ranged] = replies ?? []
+    if (!ranged || ranged[0]) throw ranged?.[0] ?? new Error('popularity union was aborted')
+    const flat: unknown[] = Array.isArray(ranged[1]) ? ranged[1] : []
     const out: ScoredMember[] = []
-    for (let i = flat.length - 2; i >= 0 && out.length < count; i -= 2)
+    for (let i = 0; i + 1 < flat.length; i += 2)
       out.push({ member: String(flat[i]), score: Number(flat[i + 1]) })
     return out
   }

@@ -3,9 +3,10 @@ import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { plainBody } from '../cache/entry-codec.ts'
 import type { PlainBodies } from '../cache/plain-bodies.ts'
 import type { PendingResult, ReadResult } from '../service/query-service.ts'
+import { cachedErrorOf } from '../service/result-writer.ts'
 import { API_KEY_HEADER } from './api-key-auth.ts'
 import type { CorsHeadersWithoutOrigin } from './cors.ts'
-import { problem, problemResponse } from './problem.ts'
+import { problemResponse, toProblem } from './problem.ts'
 
 const CACHE_STATUS_NAME = 'athena-cache-proxy'
 
@@ -164,27 +165,16 @@ export function resultResponse(
   })
 }
 
-/** A cached user error: the problem document stored when the engine rejected the query (422), served as a HIT. */
+/**
+ * A cached error (a user error, 422, or a result over the limits, 413), served as a HIT: the error the computation
+ * threw, mapped as it was then, so the status and problem document are those of the first answer.
+ */
 function cachedErrorResponse(c: Context, read: ReadResult): Response {
-  const stored = JSON.parse(plainBody(read.entry).toString('utf8')) as {
-    detail?: string
-    queryExecutionId?: string
-  }
+  const { problem: p, headers } = toProblem(cachedErrorOf(read.entry))
   return problemResponse(
     c,
-    {
-      ...problem(
-        422,
-        'query-rejected',
-        'The query engine rejected the query',
-        stored.detail ?? 'Query failed',
-        {
-          ...(stored.queryExecutionId ? { queryExecutionId: stored.queryExecutionId } : {}),
-        },
-      ),
-      instance: c.req.path,
-    },
-    { 'X-Cache': read.outcome, 'Cache-Status': cacheStatus(read, 0) },
+    { ...p, instance: c.req.path },
+    { ...headers, 'X-Cache': read.outcome, 'Cache-Status': cacheStatus(read, 0) },
   )
 }
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import type { QueryExecution } from '@aws-sdk/client-athena'
 import type { Logger } from 'pino'
 import type { AthenaRunner } from '../athena/athena-runner.ts'
 import { sleep } from '../athena/poll-until-done.ts'
@@ -8,7 +9,7 @@ import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
 import type { AcquireResult, HeldLease, Leases } from '../cache/lease.ts'
 import type { QueryDef } from '../config/catalog.ts'
-import { errorMessage, QueryTimeoutError } from '../errors.ts'
+import { ExecutionGoneError, errorMessage, QueryTimeoutError } from '../errors.ts'
 import type { EntryLookup } from './entry-lookup.ts'
 import type { ExecutionRegistry } from './execution-registry.ts'
 import { bindQuery } from './parameters.ts'
@@ -115,7 +116,14 @@ export class Computation {
     }
     const id = taken.holder?.executionId
     if (!id) return
-    const execution = await runner.describe(id)
+    let execution: QueryExecution
+    try {
+      execution = await runner.describe(id)
+    } catch (err) {
+      // Gone from the engine: clear the lease so that the next stale read starts a new execution.
+      if (err instanceof ExecutionGoneError) await leases.clearExecution(leaseKey, id)
+      throw err
+    }
     const state = execution.Status?.State
     if (state === 'SUCCEEDED') await writer.collectFinished(resolved, execution, taken.holder?.known ?? 0)
     else if (state === 'FAILED' || state === 'CANCELLED') await leases.clearExecution(leaseKey, id)
@@ -156,8 +164,25 @@ export class Computation {
     return Math.min(def.resultReuseMinutes, Math.floor(sinceMs / 60_000))
   }
 
-  /** One computation across processes: take the lease and run, or attach to the holder's execution. */
+  /**
+   * One computation across processes. An execution the engine no longer knows (it restarted) is gone, not failed:
+   * its lease has been cleared by then, and the computation starts over once, with a new execution.
+   */
   private async produce(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+    try {
+      return await this.produceOnce(resolved, known)
+    } catch (err) {
+      if (!(err instanceof ExecutionGoneError)) throw err
+      this.o.logger.warn(
+        { err: errorMessage(err), key: resolved.key },
+        'execution gone from the engine; computing anew',
+      )
+      return this.produceOnce(resolved, known)
+    }
+  }
+
+  /** Take the lease and run, or attach to the holder's execution. */
+  private async produceOnce(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
     const { leases, keys, lookup } = this.o
     const leaseKey = keys.lease(resolved.key)
     const giveUpAt = Date.now() + this.o.queryTimeoutMs

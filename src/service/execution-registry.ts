@@ -9,8 +9,13 @@ import { entryResult, pendingResult, type ReadOutcome, type ResolvedQuery } from
 import type { RequestResolver } from './request-resolver.ts'
 import type { ResultWriter } from './result-writer.ts'
 
-/** Lifetime of the registry of executions this service started (for /executions/{id}). */
-const EXECUTION_RECORD_MS = 86_400_000
+/**
+ * How long a record outlives the query timeout. A client told 202 polls `/executions/{id}` until the execution is
+ * done, and no execution runs longer than QUERY_TIMEOUT_MS; the margin covers the last polls of a client that polls
+ * slowly (a background browser tab runs timers once a minute). Past it, the entry the execution stored answers the
+ * same read under its own URL.
+ */
+const EXECUTION_RECORD_MARGIN_MS = 5 * 60_000
 const EXECUTION_ID = /^[A-Za-z0-9-]{1,128}$/
 
 /** What the registry keeps of an execution this service started. */
@@ -31,6 +36,8 @@ export interface ExecutionRegistryOptions {
   writer: ResultWriter
   runner: AthenaRunner
   leases: Leases
+  /** QUERY_TIMEOUT_MS: records live this long plus EXECUTION_RECORD_MARGIN_MS. */
+  queryTimeoutMs: number
   now: () => number
 }
 
@@ -52,7 +59,11 @@ export class ExecutionRegistry {
       known,
     }
     await this.o.store
-      .set(this.o.keys.execution(id), Buffer.from(JSON.stringify(record)), EXECUTION_RECORD_MS)
+      .set(
+        this.o.keys.execution(id),
+        Buffer.from(JSON.stringify(record)),
+        this.o.queryTimeoutMs + EXECUTION_RECORD_MARGIN_MS,
+      )
       .catch(() => {})
   }
 
@@ -66,9 +77,16 @@ export class ExecutionRegistry {
     const state = execution.Status?.State ?? 'QUEUED'
     if (state === 'QUEUED' || state === 'RUNNING') return pendingResult(resolved, id, state)
     if (state === 'SUCCEEDED') {
-      const collected = await this.o.writer.collectFinished(resolved, execution, record.known ?? 0)
-      await this.o.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
-      return entryResult(resolved, collected, 'MISS', { cacheMs: 0 })
+      try {
+        const collected = await this.o.writer.collectFinished(resolved, execution, record.known ?? 0)
+        return entryResult(resolved, collected, 'MISS', { cacheMs: 0 })
+      } catch (err) {
+        // A result over the limits is the same answer next time: cached as it is on the read path.
+        await this.o.writer.cacheUserError(resolved, err, record.known ?? 0)
+        throw err
+      } finally {
+        await this.o.leases.clearExecution(this.o.keys.lease(resolved.key), id).catch(() => {})
+      }
     }
     if (state === 'CANCELLED') throw new QueryCancelledError(id, execution.Status?.StateChangeReason)
     const athenaError = execution.Status?.AthenaError

@@ -56,8 +56,14 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
   for (const p of relative) {
     if (p.type !== 'date' || typeof p.default !== 'object') continue
     const base = values[p.default.from]
-    if (typeof base === 'string')
-      values[p.name] = formatDate((parseIsoDate(base) as number) + p.default.days * DAY_MS)
+    if (typeof base !== 'string') continue
+    const derived = formatDate((parseIsoDate(base) as number) + p.default.days * DAY_MS)
+    if (derived === undefined)
+      issues.push({
+        name: p.name,
+        message: `default (${p.default.from} + ${p.default.days} days) is not a date`,
+      })
+    else values[p.name] = derived
   }
   for (const r of def.ranges) {
     const from = values[r.from]

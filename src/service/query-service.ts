@@ -121,6 +121,7 @@ export class QueryService {
       writer,
       runner,
       leases,
+      queryTimeoutMs: o.queryTimeoutMs,
       now,
     })
     this.computation = new Computation({

@@ -7,8 +7,36 @@ import { parseParameters, type RawParams } from './parameters.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import { popularityMember } from './usage.ts'
 
-/** Resolutions remembered per exact query string. */
+/** Resolutions remembered per exact query string, at most. */
 const MEMO_ENTRIES = 10_000
+/**
+ * What the memo may hold, by its own estimate (see memoSize). Counting entries alone let 12,000 distinct 14 KB query
+ * strings (the same parameters padded with `&`) pin 157 MB; a dashboard's few hundred URLs of ~1 KB each fit many
+ * times over.
+ */
+export const MEMO_MAX_BYTES = 8 * 1024 * 1024
+/**
+ * Longer query strings are resolved every time, never memoised. A browser's dashboard URL is a few hundred
+ * characters; only padding or hostile input reaches this, and a memo hit is worth nothing to either.
+ */
+export const MEMO_MAX_SEARCH_LENGTH = 2048
+/**
+ * The objects of one memo entry besides its strings (LRU node, ResolvedQuery, identity, parameters, stamp fields),
+ * an over-estimate of what V8 allocates for them.
+ */
+const MEMO_ENTRY_OVERHEAD_BYTES = 512
+
+/**
+ * Estimated bytes one memo entry pins: its key and every string of the resolution that is not shared with the
+ * catalog, one byte per character (query strings are percent-encoded ASCII; decoded values are shorter than that).
+ */
+export function memoSize(memoKey: string, resolved: ResolvedQuery): number {
+  let chars = memoKey.length + resolved.key.length + resolved.member.length + resolved.stamps.hashKey.length
+  for (const field of resolved.stamps.fields) chars += field.length
+  for (const [name, value] of Object.entries(resolved.params))
+    chars += name.length + (typeof value === 'string' ? value.length : 8)
+  return MEMO_ENTRY_OVERHEAD_BYTES + chars
+}
 
 /** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
 export function parseSearch(search: string): RawParams {
@@ -28,7 +56,11 @@ export function parseSearch(search: string): RawParams {
 export class RequestResolver {
   // Dashboards repeat the same URLs. Resolution is a pure function of the query name and the query string (the
   // catalog is immutable while running), so successful resolutions are memoised: a hit skips validation and hashing.
-  private readonly memo = new LRUCache<string, ResolvedQuery>({ max: MEMO_ENTRIES })
+  private readonly memo = new LRUCache<string, ResolvedQuery>({
+    max: MEMO_ENTRIES,
+    maxSize: MEMO_MAX_BYTES,
+    sizeCalculation: (resolved, memoKey) => memoSize(memoKey, resolved),
+  })
 
   constructor(
     private readonly o: { catalog: Catalog; keys: CacheKeys; database: string; workgroup: string },
@@ -66,6 +98,7 @@ export class RequestResolver {
    * Errors are not memoised (bad input is rare and must be reported in full every time).
    */
   resolveRequest(name: string, search: string, raw: () => RawParams): ResolvedQuery {
+    if (search.length > MEMO_MAX_SEARCH_LENGTH) return this.resolve(name, raw())
     const memoKey = `${name}?${search}`
     let resolved = this.memo.get(memoKey)
     if (!resolved) {
@@ -73,6 +106,11 @@ export class RequestResolver {
       this.memo.set(memoKey, resolved)
     }
     return resolved
+  }
+
+  /** What the memo holds: entries and their estimated bytes (bounded by MEMO_ENTRIES and MEMO_MAX_BYTES). */
+  get memoStats(): { entries: number; bytes: number } {
+    return { entries: this.memo.size, bytes: this.memo.calculatedSize }
   }
 
   /** `resolveRequest` on a raw query string, or undefined for invalid input (the full path then reports it). */

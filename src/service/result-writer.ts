@@ -1,19 +1,20 @@
 import type { QueryExecution } from '@aws-sdk/client-athena'
 import type { Logger } from 'pino'
-import { type AthenaRunner, executionStats, hasHeaderRow } from '../athena/athena-runner.ts'
+import { type AthenaRunner, executionStats, hasHeaderRow, tooLarge } from '../athena/athena-runner.ts'
 import { sleep } from '../athena/poll-until-done.ts'
 import type { JsonValue } from '../athena/result-converter.ts'
 import { type CacheKeys, canonicalJson } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import { type DecodedEntry, decodeEntry, encodeEntry } from '../cache/entry-codec.ts'
+import { type DecodedEntry, decodeEntry, encodeEntry, plainBody } from '../cache/entry-codec.ts'
 import { validityOf } from '../cache/generations.ts'
-import { errorMessage, QueryFailedError } from '../errors.ts'
+import { errorMessage, QueryFailedError, ResultTooLargeError } from '../errors.ts'
 import type { EntryLookup } from './entry-lookup.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
 import type { UsageRecorder } from './usage.ts'
 
 const USER_ERROR_STATUS = 422
+const TOO_LARGE_STATUS = 413
 /** How long the other processes waiting on one execution give its collector to write the entry. */
 const COLLECTOR_WAIT_MS = 10_000
 /** Lifetime of the collector claim of one execution. */
@@ -51,7 +52,10 @@ export class ResultWriter {
     const id = execution.QueryExecutionId ?? ''
     const stored = async () => {
       const { entry } = await lookup.lookup(resolved, { skipL1: true })
-      return entry?.kind === 'result' && entry.queryExecutionId === id ? entry : null
+      if (!entry || entry.queryExecutionId !== id) return null
+      // This execution's answer was an error (a result over the limits): the same answer here, at once.
+      if (entry.kind === 'error') throw cachedErrorOf(entry)
+      return entry
     }
     const existing = await stored()
     if (existing) return existing
@@ -88,6 +92,10 @@ export class ResultWriter {
         expiresAt: new Date(freshUntil).toISOString(),
       },
     }
+    const json = Buffer.from(JSON.stringify(body))
+    // The limit is on the body as sent (fetchResults stopped early on the rows alone).
+    if (json.length > this.o.runner.limits.maxResultBytes)
+      throw tooLarge(this.o.runner.limits.maxResultBytes, id)
     const buf = encodeEntry(
       {
         kind: 'result',
@@ -100,7 +108,7 @@ export class ResultWriter {
         queryExecutionId: id,
         known,
       },
-      Buffer.from(JSON.stringify(body)),
+      json,
     )
     this.o.usage?.executionCollected(stats.dataScannedBytes, stats.reusedPreviousResult)
     const generations = await lookup.generations(resolved)
@@ -116,7 +124,7 @@ export class ResultWriter {
     )
     const entry = decodeEntry(buf)
     if (!outdated) lookup.remember(key, entry, generations.latest)
-    await this.o.history.record(key, def.name, stats.totalMs)
+    await this.o.history.record(key, def.name, stats.totalMs, ttlMs)
     this.o.logger.info(
       {
         query: def.name,
@@ -133,15 +141,16 @@ export class ResultWriter {
     return entry
   }
 
-  /** A user error (engine category 2) is cached briefly, so a broken dashboard cannot hammer Athena. */
+  /**
+   * An answer that would be the same on a retry — a user error (engine category 2), or a result over MAX_RESULT_ROWS
+   * or MAX_RESULT_BYTES — is cached for ERROR_TTL_SECONDS, so a broken dashboard or its retries cannot hammer Athena.
+   */
   async cacheUserError(resolved: ResolvedQuery, err: unknown, known: number): Promise<void> {
     const ttlSeconds = this.o.errorTtlSeconds
-    if (!(err instanceof QueryFailedError && err.isUserError) || ttlSeconds <= 0) return
+    const stored = storedErrorOf(err)
+    if (!stored || ttlSeconds <= 0) return
     const computedAt = this.o.now()
     const until = computedAt + ttlSeconds * 1000
-    const body = Buffer.from(
-      JSON.stringify({ status: USER_ERROR_STATUS, detail: err.message, ...err.details }),
-    )
     const buf = encodeEntry(
       {
         kind: 'error',
@@ -151,11 +160,70 @@ export class ResultWriter {
         dataScannedBytes: 0,
         engineMs: 0,
         rowCount: 0,
-        queryExecutionId: err.details.queryExecutionId ?? '',
+        queryExecutionId: executionOf(err) ?? '',
         known,
       },
-      body,
+      Buffer.from(JSON.stringify(stored)),
     )
     await this.o.store.set(resolved.key, buf, ttlSeconds * 1000).catch(() => {})
   }
+}
+
+/** The body of an error entry: enough to throw the same error again when it is served. */
+type StoredError =
+  | ({ status: typeof USER_ERROR_STATUS; detail: string } & QueryFailedError['details'])
+  | { status: typeof TOO_LARGE_STATUS; detail: string; limit: ResultTooLargeError['limit'] }
+
+function storedErrorOf(err: unknown): StoredError | undefined {
+  if (err instanceof QueryFailedError && err.isUserError)
+    return { status: USER_ERROR_STATUS, detail: err.message, ...err.details }
+  if (err instanceof ResultTooLargeError)
+    return { status: TOO_LARGE_STATUS, detail: err.message, limit: err.limit }
+  return undefined
+}
+
+function executionOf(err: unknown): string | undefined {
+  if (err instanceof QueryFailedError) return err.details.queryExecutionId
+  return err instanceof ResultTooLargeError ? err.queryExecutionId : undefined
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const optionalNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined)
+const optionalString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+
+/**
+ * The error a cached error entry stands for, as the computation threw it: served through the same error mapping,
+ * a cached answer has the status and problem body of the first one (413 stays 413, 422 stays 422).
+ */
+export function cachedErrorOf(entry: DecodedEntry): QueryFailedError | ResultTooLargeError {
+  const raw = parseJson(plainBody(entry).toString('utf8'))
+  const stored: Record<string, unknown> = typeof raw === 'object' && raw !== null ? { ...raw } : {}
+  const detail = optionalString(stored.detail) ?? 'Query failed'
+  if (stored.status === TOO_LARGE_STATUS) {
+    const limit = typeof stored.limit === 'object' && stored.limit !== null ? { ...stored.limit } : {}
+    const rows = optionalNumber('rows' in limit ? limit.rows : undefined)
+    const bytes = optionalNumber('bytes' in limit ? limit.bytes : undefined)
+    return new ResultTooLargeError(
+      detail,
+      { ...(rows !== undefined ? { rows } : {}), ...(bytes !== undefined ? { bytes } : {}) },
+      entry.queryExecutionId || undefined,
+    )
+  }
+  const queryExecutionId = optionalString(stored.queryExecutionId) ?? entry.queryExecutionId
+  const errorType = optionalNumber(stored.errorType)
+  const stateChangeReason = optionalString(stored.stateChangeReason)
+  // Entries written before the category was stored are user errors too: nothing else was cached.
+  return new QueryFailedError(detail, {
+    errorCategory: 2,
+    ...(queryExecutionId ? { queryExecutionId } : {}),
+    ...(errorType !== undefined ? { errorType } : {}),
+    ...(stateChangeReason !== undefined ? { stateChangeReason } : {}),
+  })
 }

@@ -1,7 +1,18 @@
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
 
-const KEEP_MS = 30 * 86_400_000
+/**
+ * A query's moving average serves every parameter set of it, and there is one per catalog query: kept a month, so a
+ * query run monthly still polls well.
+ */
+const QUERY_KEEP_MS = 30 * 86_400_000
+/**
+ * Cap of a key's own sample. It is read only when that entry is computed again, which is useful while the entry may
+ * still be refreshed (its whole stored lifetime: fresh, stale, stale-if-error); later a read is a plain miss of a
+ * key nobody has asked for since, and the query's average does as well. Capped so that a catalog of long-lived
+ * entries (up to 90 days) cannot keep a sample per parameter set for months.
+ */
+const KEY_KEEP_MAX_MS = 7 * 86_400_000
 /** Weight of the newest run in a query's moving average. */
 const ALPHA = 0.3
 
@@ -46,8 +57,11 @@ export class RuntimeHistory {
     }
   }
 
-  /** Records a finished run. Never throws: history only tunes polling. */
-  async record(entryKey: string, query: string, totalMs: number): Promise<void> {
+  /**
+   * Records a finished run; the key's sample lives as long as its entry (`entryLifetimeMs`, see KEY_KEEP_MAX_MS).
+   * Never throws: history only tunes polling.
+   */
+  async record(entryKey: string, query: string, totalMs: number, entryLifetimeMs: number): Promise<void> {
     if (!(totalMs > 0)) return
     try {
       const prior = await this.store.get(this.keys.runtimeOfQuery(query))
@@ -59,9 +73,9 @@ export class RuntimeHistory {
         this.store.set(
           this.keys.runtimeOfKey(entryKey),
           Buffer.from(JSON.stringify({ ms: totalMs, n: 1 })),
-          KEEP_MS,
+          Math.max(1, Math.min(entryLifetimeMs, KEY_KEEP_MAX_MS)),
         ),
-        this.store.set(this.keys.runtimeOfQuery(query), Buffer.from(JSON.stringify(avg)), KEEP_MS),
+        this.store.set(this.keys.runtimeOfQuery(query), Buffer.from(JSON.stringify(avg)), QUERY_KEEP_MS),
       ])
     } catch {
       // Losing a sample costs a few extra status calls next time, nothing more.

@@ -34,6 +34,13 @@ export interface UsageOptions {
   bucketMs: number
   /** How long buckets are kept: the longest window anyone asks `top` about. */
   retainMs: number
+  /** Members kept per bucket in the store, the most read (see popularityKeep). */
+  keepPerBucket: number
+  /**
+   * Distinct members held in memory between flushes (default 10,000): reaching it starts a flush, and while that
+   * flush is under way reads of members not yet held are not counted.
+   */
+  maxPendingMembers?: number
   /** How often counts are written to the store (0: only on explicit `flush`, as on Lambda). */
   flushIntervalMs: number
   logger: Logger
@@ -56,6 +63,18 @@ const OUTCOME_COUNTER: Record<ReadOutcomeKind, keyof UsageCounters> = {
   STALE: 'stale',
   MISS: 'misses',
   BYPASS: 'bypass',
+}
+
+/** Default of UsageOptions.maxPendingMembers. */
+const MAX_PENDING_MEMBERS = 10_000
+
+/**
+ * Members worth keeping per popularity bucket when prewarm looks at the `topN` most read: a wide margin (10×, and at
+ * least 1,000) so that a combination read steadily, though never the top of any one hour, still adds up over the
+ * window, while the sets — and what /admin/stats and prewarm read — no longer grow with every key ever read.
+ */
+export function popularityKeep(topN: number): number {
+  return Math.max(10 * topN, 1_000)
 }
 
 /** The popularity member of a read: the query and its canonical parameters, enough for prewarm to replay it. */
@@ -81,6 +100,9 @@ function parseMember(member: string): { query: string; parameters: CanonicalPara
 export class UsageRecorder {
   private pending = emptyCounters()
   private readonly buckets = new Map<number, Map<string, number>>()
+  /** Distinct members across `buckets`: bounded by maxPendingMembers. */
+  private pendingMembers = 0
+  private readonly maxPendingMembers: number
   private readonly total = emptyCounters()
   private readonly startedAt: number
   private timer: NodeJS.Timeout | undefined
@@ -93,6 +115,7 @@ export class UsageRecorder {
     private readonly o: UsageOptions,
   ) {
     this.now = o.now ?? Date.now
+    this.maxPendingMembers = o.maxPendingMembers ?? MAX_PENDING_MEMBERS
     this.startedAt = this.now()
     if (o.flushIntervalMs > 0) {
       this.timer = setInterval(() => void this.flush(), o.flushIntervalMs)
@@ -110,12 +133,31 @@ export class UsageRecorder {
       this.total.dataSavedBytes += savedBytes
     }
     const bucket = Math.floor(this.now() / this.o.bucketMs)
-    let counts = this.buckets.get(bucket)
-    if (!counts) {
-      counts = new Map()
-      this.buckets.set(bucket, counts)
+    const counts = this.buckets.get(bucket)
+    const count = counts?.get(member)
+    if (counts && count !== undefined) {
+      counts.set(member, count + 1)
+      return
     }
-    counts.set(member, (counts.get(member) ?? 0) + 1)
+    // A burst of distinct members (a crawler, a scan of every parameter) must not grow memory until the next flush:
+    // at the bound the batch is handed to a flush (which takes it synchronously, before its first await), and while
+    // that flush is being written, members not held yet are not counted.
+    if (this.pendingMembers >= this.maxPendingMembers) {
+      if (this.flushing) return
+      void this.flush()
+    }
+    let fresh = this.buckets.get(bucket)
+    if (!fresh) {
+      fresh = new Map()
+      this.buckets.set(bucket, fresh)
+    }
+    fresh.set(member, 1)
+    this.pendingMembers++
+  }
+
+  /** Distinct members waiting for the next flush (bounded by maxPendingMembers). */
+  get pendingMemberCount(): number {
+    return this.pendingMembers
   }
 
   /** Counts an execution this service started. */
@@ -136,10 +178,13 @@ export class UsageRecorder {
 
   /** Writes what was recorded since the last flush. Failures are logged and the counts dropped, never retried. */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => {
+    // A flush already being written holds only what was recorded before it: what came since is written after it.
+    if (this.flushing) return this.flushing.then(() => this.flush())
+    const flushing = this.write().finally(() => {
       this.flushing = undefined
     })
-    return this.flushing
+    this.flushing = flushing
+    return flushing
   }
 
   private async write(): Promise<void> {
@@ -147,16 +192,16 @@ export class UsageRecorder {
     const buckets = [...this.buckets]
     this.pending = emptyCounters()
     this.buckets.clear()
+    this.pendingMembers = 0
     const writes: Promise<unknown>[] = []
     if (Object.values(counters).some((v) => v !== 0))
       writes.push(this.store.incrementCounters(this.keys.stats, { ...counters }))
     for (const [bucket, counts] of buckets)
       writes.push(
-        this.store.incrementScores(
-          this.keys.popularity(bucket),
-          counts,
-          (bucket + 1) * this.o.bucketMs + this.o.retainMs - this.now(),
-        ),
+        this.store.incrementScores(this.keys.popularity(bucket), counts, {
+          ttlMs: (bucket + 1) * this.o.bucketMs + this.o.retainMs - this.now(),
+          keepTop: this.o.keepPerBucket,
+        }),
       )
     if (writes.length === 0) return
     const results = await Promise.allSettled(writes)

@@ -168,6 +168,8 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.counters.getCounters(h.key('c-absent'))).toEqual({})
     })
 
+    const keep = { ttlMs: 60_000, keepTop: 100 }
+
     it('topScores sums scores over sorted sets and answers the highest first', async () => {
       await h.counters.incrementScores(
         h.key('{p}:1'),
@@ -175,7 +177,7 @@ function contract(name: string, make: () => Promise<Harness>): void {
           ['a', 3],
           ['b', 1],
         ]),
-        60_000,
+        keep,
       )
       await h.counters.incrementScores(
         h.key('{p}:2'),
@@ -183,9 +185,9 @@ function contract(name: string, make: () => Promise<Harness>): void {
           ['b', 5],
           ['c', 2],
         ]),
-        60_000,
+        keep,
       )
-      await h.counters.incrementScores(h.key('{p}:2'), new Map([['c', 2]]), 60_000)
+      await h.counters.incrementScores(h.key('{p}:2'), new Map([['c', 2]]), keep)
       expect(await h.counters.topScores([h.key('{p}:1'), h.key('{p}:2'), h.key('{p}:absent')], 2)).toEqual([
         { member: 'b', score: 6 },
         { member: 'c', score: 4 },
@@ -195,10 +197,37 @@ function contract(name: string, make: () => Promise<Harness>): void {
         { member: 'b', score: 1 },
       ])
       expect(await h.counters.topScores([], 10)).toEqual([])
+      // An untagged single key works too (its scratch union lands in its own slot).
+      expect(await h.counters.topScores([h.key('untagged')], 10)).toEqual([])
+    })
+
+    it('a sorted set keeps only its keepTop highest members, flush after flush, and top stays right', async () => {
+      const key = h.key('{p}:prune')
+      const options = { ttlMs: 60_000, keepTop: 50 }
+      // Ten heavy members, read in every flush, among 5,000 members read once each.
+      const heavy = Array.from({ length: 10 }, (_, i) => `heavy-${i}`)
+      for (let flush = 0; flush < 5; flush++) {
+        const scores = new Map<string, number>()
+        for (const [i, member] of heavy.entries()) scores.set(member, 10 + i)
+        for (let j = 0; j < 1_000; j++) scores.set(`once-${flush}-${j}`, 1)
+        await h.counters.incrementScores(key, scores, options)
+      }
+      const all = await h.counters.topScores([key], 10_000)
+      expect(all).toHaveLength(50)
+      expect(all.slice(0, 10)).toEqual(heavy.map((member, i) => ({ member, score: 5 * (10 + i) })).reverse())
+      // What survives beside them are single reads: the lowest scores went first.
+      for (const m of all.slice(10)) expect(m.score).toBe(1)
+      expect(await h.counters.topScores([key], 3)).toEqual(all.slice(0, 3))
+      // Summing over buckets still ranks by the total.
+      await h.counters.incrementScores(h.key('{p}:prune2'), new Map([['heavy-0', 100]]), options)
+      expect((await h.counters.topScores([key, h.key('{p}:prune2')], 1))[0]).toEqual({
+        member: 'heavy-0',
+        score: 150,
+      })
     })
 
     it('sorted sets expire after their TTL', async () => {
-      await h.counters.incrementScores(h.key('zt'), new Map([['a', 1]]), 120)
+      await h.counters.incrementScores(h.key('zt'), new Map([['a', 1]]), { ttlMs: 120, keepTop: 10 })
       await new Promise((r) => setTimeout(r, 250))
       expect(await h.counters.topScores([h.key('zt')], 10)).toEqual([])
     })

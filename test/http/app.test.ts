@@ -148,7 +148,12 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       name: 'analytics',
       description: expect.any(String),
       parameters: [
-        { name: 'measure', type: 'string', required: true },
+        {
+          name: 'measure',
+          type: 'enum',
+          required: true,
+          values: ['pageviews', 'sessions', 'signups', 'revenue'],
+        },
         {
           name: 'period',
           type: 'enum',

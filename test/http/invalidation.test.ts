@@ -172,7 +172,11 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
       return original(keys, field, dropPrefixes)
     }
     try {
-      for (let i = 0; i < 20; i++) await read(s, `/analytics?measure=m${i}&start=2024-01-01`)
+      for (let i = 0; i < 20; i++)
+        await read(
+          s,
+          `/analytics?measure=pageviews&start=2024-01-${String(i + 1).padStart(2, '0')}&end=2024-02-01`,
+        )
       await invalidate(s, { query: 'analytics' })
       expect(calls).toHaveLength(1)
     } finally {

@@ -238,7 +238,7 @@ describe('prewarm job (real Redis, local Athena, fake clock)', () => {
     const before = (await (
       await s.app.request('/admin/stats', { headers: { 'x-api-key': ADMIN } })
     ).json()) as Record<string, number>
-    const path = '/queries/top_pages?measure=stats_probe&start=2024-01-01'
+    const path = '/queries/top_pages?measure=sessions&start=2024-01-03'
     await s.app.request(path) // MISS
     await s.app.request(path) // HIT
     await s.app.request(path) // HIT
@@ -262,7 +262,7 @@ describe('prewarm job (real Redis, local Athena, fake clock)', () => {
     expect(stats.hitRatio).toBeLessThan(1)
     expect(stats.topQueries).toContainEqual({
       query: 'top_pages',
-      parameters: { measure: 'stats_probe', start: '2024-01-01', end: '2024-02-01', limit: 10 },
+      parameters: { measure: 'sessions', start: '2024-01-03', end: '2024-02-03', limit: 10 },
       reads: 3,
     })
     expect(stats.lastPrewarm.startedAt).toBe(report.startedAt)

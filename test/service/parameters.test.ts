@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadCatalog, parseCatalog } from '../../src/config/catalog.ts'
+import { parseTimestamp } from '../../src/config/parameter-values.ts'
 import { ConfigError, ValidationError } from '../../src/errors.ts'
 import { bindQuery, parseParameters } from '../../src/service/parameters.ts'
 
@@ -42,7 +43,9 @@ describe('parseParameters', () => {
     )
     for (const bad of ['0', '101', '1.5', '1e2', '0x10', ' 5', '99999999999999999999']) {
       expect(
-        issuesOf(() => parseParameters(topPages, { measure: 'x', start: '2024-01-01', limit: bad }))[0]?.name,
+        issuesOf(() =>
+          parseParameters(topPages, { measure: 'pageviews', start: '2024-01-01', limit: bad }),
+        )[0]?.name,
       ).toBe('limit')
     }
   })
@@ -104,6 +107,59 @@ describe('parseParameters', () => {
     expect(issuesOf(() => parseParameters(analytics, { measure, start: '2024-01-01' }))[0]?.name).toBe(
       'measure',
     )
+  })
+
+  it('takes only the measures the data holds, naming them (an enum: no read can mint an execution)', () => {
+    for (const q of catalog.queries.values()) {
+      const measure = q.parameters.find((p) => p.name === 'measure')
+      expect(measure, q.name).toMatchObject({
+        type: 'enum',
+        values: ['pageviews', 'sessions', 'signups', 'revenue'],
+      })
+    }
+    expect(issuesOf(() => parseParameters(analytics, { measure: 'bounces', start: '2024-01-01' }))).toEqual([
+      { name: 'measure', message: 'must be one of pageviews, sessions, signups, revenue' },
+    ])
+  })
+
+  it.each([
+    ['0024-01-01', '0024-02-01'],
+    ['0000-01-01', '0000-02-01'],
+    ['0099-12-31', '0100-01-31'],
+    ['0000-02-29', '0000-03-31'], // year 0 is a leap year (proleptic Gregorian, divisible by 400)
+    ['1924-01-01', '1924-02-01'],
+  ])('takes year %s as written, never as 19xx', (start, end) => {
+    expect(parseParameters(analytics, { measure: 'pageviews', start })).toMatchObject({ start, end })
+  })
+
+  it('gives years 0000–0099 and 1900–1999 keys of their own, both ways', () => {
+    const of = (start: string) => parseParameters(analytics, { measure: 'pageviews', start })
+    expect(of('0024-01-01')).not.toEqual(of('1924-01-01'))
+    expect(of('1924-01-01')).not.toEqual(of('0024-01-01'))
+    expect(of('0024-01-01').start).toBe('0024-01-01')
+    expect(of('1924-01-01').start).toBe('1924-01-01')
+  })
+
+  it.each([
+    ['0100-02-29'], // not a leap year
+    ['0001-02-29'],
+    ['0024-13-01'],
+  ])('still rejects the impossible date %s', (start) => {
+    expect(issuesOf(() => parseParameters(analytics, { measure: 'pageviews', start }))[0]?.name).toBe('start')
+  })
+
+  it('reports a default date that falls past 9999-12-31, rather than writing it as +010000', () => {
+    expect(issuesOf(() => parseParameters(analytics, { measure: 'pageviews', start: '9999-12-15' }))).toEqual(
+      [{ name: 'end', message: 'default (start + 31 days) is not a date' }],
+    )
+  })
+
+  it('takes timestamps in years 0000–0099 as written, and refuses what leaves four-digit years', () => {
+    expect(parseTimestamp('0024-01-01T10:00:00Z')).toBe('0024-01-01T10:00:00.000Z')
+    expect(parseTimestamp('0024-01-01')).toBe('0024-01-01T00:00:00.000Z')
+    expect(parseTimestamp('0000-01-01T00:30:00-01:00')).toBe('0000-01-01T01:30:00.000Z')
+    expect(parseTimestamp('0000-01-01T00:30:00+01:00')).toBeUndefined() // year -1
+    expect(parseTimestamp('9999-12-31T23:30:00-01:00')).toBeUndefined() // year 10000
   })
 
   it('reports every problem at once', () => {

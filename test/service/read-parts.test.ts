@@ -8,7 +8,12 @@ import { PlainBodies } from '../../src/cache/plain-bodies.ts'
 import { parseCatalog } from '../../src/config/catalog.ts'
 import { createLogger } from '../../src/logger.ts'
 import { applyGenerations, EntryLookup } from '../../src/service/entry-lookup.ts'
-import { parseSearch, RequestResolver } from '../../src/service/request-resolver.ts'
+import {
+  MEMO_MAX_BYTES,
+  MEMO_MAX_SEARCH_LENGTH,
+  parseSearch,
+  RequestResolver,
+} from '../../src/service/request-resolver.ts'
 
 const catalog = parseCatalog(
   {
@@ -75,6 +80,44 @@ describe('RequestResolver', () => {
     expect(r.tryResolve('daily', 'start=2024-02-30')).toBeUndefined()
     expect(r.tryResolve('nope', 'start=2024-01-01')).toBeUndefined()
     expect(r.tryResolve('daily', 'start=2024-01-01')?.params).toEqual({ measure: 'a', start: '2024-01-01' })
+  })
+
+  it('bounds the memo by bytes: 14 KB query strings are never memoised, long ones evict by size', () => {
+    const r = resolver()
+    // The same parameters padded with empty pairs: valid, distinct, and each one a memo key of its own.
+    for (let i = 0; i < 2_000; i++) {
+      const search = `start=2024-01-01${'&'.repeat(14_000 + i)}`
+      expect(r.resolveRequest('daily', search, () => parseSearch(search)).params.start).toBe('2024-01-01')
+    }
+    expect(r.memoStats).toEqual({ entries: 0, bytes: 0 })
+    // Just under the length limit: memoised, but never more than MEMO_MAX_BYTES of them.
+    const pad = MEMO_MAX_SEARCH_LENGTH - 'start=2024-01-01'.length - 1
+    let sizeOfOne = 0
+    for (let i = 0; i < 12_000; i++) {
+      const before = i % pad
+      const search = `${'&'.repeat(before)}start=2024-01-01${'&'.repeat(pad - before - (i >= pad ? 1 : 0))}`
+      expect(search.length).toBeLessThanOrEqual(MEMO_MAX_SEARCH_LENGTH)
+      r.resolveRequest('daily', search, () => parseSearch(search))
+      if (i === 0) sizeOfOne = r.memoStats.bytes
+    }
+    // Each entry counts at least its query string, so the estimate bounds what the strings alone pin.
+    expect(sizeOfOne).toBeGreaterThan(MEMO_MAX_SEARCH_LENGTH)
+    const { entries, bytes } = r.memoStats
+    expect(bytes).toBeLessThanOrEqual(MEMO_MAX_BYTES)
+    expect(bytes).toBeGreaterThan(MEMO_MAX_BYTES * 0.9)
+    expect(entries).toBeLessThanOrEqual(Math.floor(MEMO_MAX_BYTES / (sizeOfOne - 1)))
+    expect(entries).toBeLessThan(12_000)
+  })
+
+  it('keeps ordinary dashboard URLs by the thousand within the byte bound', () => {
+    const r = resolver()
+    for (let day = 0; day < 5_000; day++) {
+      const start = new Date(Date.UTC(2010, 0, 1 + day)).toISOString().slice(0, 10)
+      const search = `start=${start}&measure=${day % 2 ? 'a' : 'b'}`
+      r.resolveRequest('daily', search, () => parseSearch(search))
+    }
+    expect(r.memoStats.entries).toBe(5_000)
+    expect(r.memoStats.bytes).toBeLessThan(MEMO_MAX_BYTES / 2)
   })
 
   it('parseSearch keeps repeated values in order', () => {
