@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
-import { plainBody } from '../cache/entry-codec.ts'
+import { EntryDecodeError, plainBody } from '../cache/entry-codec.ts'
 import type { PlainBodies } from '../cache/plain-bodies.ts'
 import type { PendingResult, ReadResult } from '../service/query-service.ts'
 import { API_KEY_HEADER } from './api-key-auth.ts'
@@ -166,10 +166,17 @@ export function resultResponse(
 
 /** A cached user error: the problem document stored when the engine rejected the query (422), served as a HIT. */
 function cachedErrorResponse(c: Context, read: ReadResult): Response {
-  const stored = JSON.parse(plainBody(read.entry).toString('utf8')) as {
-    detail?: string
-    queryExecutionId?: string
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(plainBody(read.entry).toString('utf8'))
+  } catch (err) {
+    if (err instanceof EntryDecodeError) throw err
+    parsed = undefined
   }
+  // A damaged entry like any other: the request guard answers 500 and discards it (request-guard.ts).
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new EntryDecodeError('cached error is not a document')
+  const stored = parsed as { detail?: unknown; queryExecutionId?: unknown }
   return problemResponse(
     c,
     {
@@ -177,9 +184,11 @@ function cachedErrorResponse(c: Context, read: ReadResult): Response {
         422,
         'query-rejected',
         'The query engine rejected the query',
-        stored.detail ?? 'Query failed',
+        typeof stored.detail === 'string' ? stored.detail : 'Query failed',
         {
-          ...(stored.queryExecutionId ? { queryExecutionId: stored.queryExecutionId } : {}),
+          ...(typeof stored.queryExecutionId === 'string'
+            ? { queryExecutionId: stored.queryExecutionId }
+            : {}),
         },
       ),
       instance: c.req.path,
