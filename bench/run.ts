@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       })
       process.stdout.write(`miss path ${queryMs} ms, ${run}: ${JSON.stringify(miss.at(-1))}\n`)
       // Drop the entry (not the history) so the next request is a miss again.
-      const keys = await redis.keys(`${missPrefix}:v2:e:*`)
+      const keys = await redis.keys(`${missPrefix}:v3:e:*`)
       if (keys.length > 0) await redis.del(...keys)
     }
     await stop(server)

@@ -11,6 +11,7 @@ import type { AppEnv } from './http/app-env.ts'
 import { corsMiddleware } from './http/cors.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
+import { RequestGuard } from './http/request-guard.ts'
 import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
 import type { Operations } from './prewarm/operations.ts'
@@ -49,6 +50,14 @@ async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
   }
 }
 
+/** The request guard of a deployment (request-guard.ts): the Hono app and the Node fast path each hold one. */
+export function requestGuardOf(deps: Pick<AppDeps, 'logger' | 'service'>): RequestGuard {
+  return new RequestGuard({
+    logger: deps.logger,
+    discardDamaged: (key, reason) => deps.service.discardDamaged(key, reason),
+  })
+}
+
 /** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
@@ -78,7 +87,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     })),
   })
 
-  app.onError(errorHandler(deps.logger))
+  app.onError(errorHandler(requestGuardOf(deps)))
   app.notFound((c) =>
     problemResponse(c, {
       ...problem(404, 'not-found', 'Not found', `No route for ${c.req.method} ${c.req.path}`),

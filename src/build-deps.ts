@@ -169,7 +169,7 @@ export async function buildDeps(
     store,
     runner,
     keys,
-    history: new RuntimeHistory(store, keys),
+    history: new RuntimeHistory(store, keys, logger),
     logger,
     database: config.athena.database,
     workgroup: config.athena.workgroup,

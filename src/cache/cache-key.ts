@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto'
 
-/** Bump when the entry format or key derivation changes, so old entries are simply never read again. */
-export const KEY_VERSION = 'v2'
+/**
+ * Bump when the entry format or key derivation changes, so old entries are simply never read again: during a rolling
+ * deploy, processes of two versions then keep to their own keys instead of replacing each other's entries.
+ */
+export const KEY_VERSION = 'v3'
 
 /** Everything that determines a result. Two requests share a cache entry exactly when these are equal. */
 export interface QueryIdentity {

@@ -31,11 +31,24 @@ export function generationFields(entryId: string): [string, string, string, stri
   return ['e', 'd', `e:${entryId}`, `d:${entryId}`]
 }
 
-/** Stamps from the values of `generationFields` (missing fields are 0). */
+/** What the store writes as a stamp: a non-negative integer of milliseconds (`string.format('%d')` in the script). */
+const STAMP = /^\d{1,16}$/
+
+/** One stamp field's value: a stamp, absent (null), or `garbage` (anything the store never writes). */
+export function parseStamp(value: string | null | undefined): number | null | 'garbage' {
+  if (value === null || value === undefined) return null
+  return STAMP.test(value) ? Number(value) : 'garbage'
+}
+
+/**
+ * Stamps from the values of `generationFields`. Missing fields are 0, and so are values that are not stamps: a
+ * garbage field must not turn into NaN or Infinity (every entry deleted, `known` unencodable); entry-lookup.ts
+ * repairs it.
+ */
 export function parseGenerations(values: ReadonlyArray<string | null | undefined>): Generations {
   const n = (i: number) => {
-    const v = values[i]
-    return v ? Number(v) || 0 : 0
+    const v = parseStamp(values[i])
+    return typeof v === 'number' ? v : 0
   }
   const expiredAt = Math.max(n(0), n(2))
   const deletedAt = Math.max(n(1), n(3))

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import type { CacheStore } from './cache-store.ts'
+import type { DamageReport } from './damage-report.ts'
 
 /** Who computes a key right now, and (once started) which Athena execution does the work. */
 export interface LeaseValue {
@@ -8,6 +10,11 @@ export interface LeaseValue {
   acquiredAt: number
   /** The newest invalidation stamp the owner saw before starting: a reader that knows a newer one must not attach. */
   known?: number
+  /**
+   * When the lease's own expiry (PX) ends, in wall-clock ms. A lease seen well past it was stored without one (by
+   * hand, or a broken writer) and would otherwise hold every reader of the key until the query timeout.
+   */
+  until: number
 }
 
 /** A lease this process holds; `value` is what is stored, for compare-and-set / compare-and-delete. */
@@ -21,11 +28,27 @@ export type AcquireResult =
   | { acquired: true; lease: HeldLease }
   | { acquired: false; holder: LeaseValue | null; raw: Buffer | null }
 
+/** Clocks of two processes differ a little: a lease is only taken as overdue this long past its `until`. */
+const CLOCK_SKEW_MS = 2_000
+
+const leaseSchema = z.object({
+  owner: z.string().min(1).max(128),
+  // The same shape as the ids the registry accepts: an id from here goes to Athena and into entries.
+  executionId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,128}$/)
+    .optional(),
+  acquiredAt: z.number().nonnegative(),
+  known: z.number().nonnegative().optional(),
+  until: z.number().nonnegative(),
+})
+
+/** A stored lease, or null for anything that does not parse as one (zod: finite numbers, a well-formed id). */
 function parse(buf: Buffer | null): LeaseValue | null {
   if (!buf) return null
   try {
-    const v = JSON.parse(buf.toString('utf8')) as Partial<LeaseValue>
-    return typeof v.owner === 'string' && typeof v.acquiredAt === 'number' ? (v as LeaseValue) : null
+    const parsed = leaseSchema.safeParse(JSON.parse(buf.toString('utf8')))
+    return parsed.success ? parsed.data : null
   } catch {
     return null
   }
@@ -40,7 +63,13 @@ function parse(buf: Buffer | null): LeaseValue | null {
 export class Leases {
   constructor(
     private readonly store: CacheStore,
-    private readonly options: { startTtlMs: number; runTtlMs: number; now?: () => number },
+    private readonly options: {
+      startTtlMs: number
+      runTtlMs: number
+      now?: () => number
+      /** Where damaged leases are reported (once per key); none: repaired silently. */
+      damage?: DamageReport
+    },
   ) {}
 
   private get now(): number {
@@ -51,18 +80,47 @@ export class Leases {
     const owner = randomUUID()
     return {
       owner,
-      value: Buffer.from(JSON.stringify({ owner, acquiredAt: this.now, known } satisfies LeaseValue)),
+      // `until` on the wall clock, like the store's PX; `acquiredAt` on the cache's clock, like everything it is
+      // compared with.
+      value: Buffer.from(
+        JSON.stringify({
+          owner,
+          acquiredAt: this.now,
+          known,
+          until: Date.now() + this.options.startTtlMs,
+        } satisfies LeaseValue),
+      ),
     }
   }
 
-  /** Tries to take the lease on `leaseKey` for a computation that has seen invalidations up to `known`. */
+  /**
+   * Tries to take the lease on `leaseKey` for a computation that has seen invalidations up to `known`. A stored
+   * value that is not a lease, or a lease long past its own expiry (stored without a TTL), holds nobody: it is
+   * taken over by compare-and-set against the bytes read, so only one reader repairs it.
+   */
   async acquire(leaseKey: string, known = 0): Promise<AcquireResult> {
     const { owner, value } = this.newValue(known)
     if (await this.store.setIfAbsent(leaseKey, value, this.options.startTtlMs)) {
       return { acquired: true, lease: { key: leaseKey, owner, value } }
     }
     const raw = await this.store.get(leaseKey)
-    return { acquired: false, holder: parse(raw), raw }
+    const holder = parse(raw)
+    if (raw && (!holder || this.overdue(holder))) {
+      this.options.damage?.report(
+        'lease',
+        leaseKey,
+        holder ? 'past its expiry (stored without a TTL)' : 'unparsable',
+      )
+      if (await this.store.replaceIfEquals(leaseKey, raw, value, this.options.startTtlMs))
+        return { acquired: true, lease: { key: leaseKey, owner, value } }
+      // Another reader repaired it first: as if the lease had just been taken by someone starting.
+      return { acquired: false, holder: null, raw: null }
+    }
+    return { acquired: false, holder, raw }
+  }
+
+  private overdue(holder: LeaseValue): boolean {
+    return Date.now() > holder.until + CLOCK_SKEW_MS
   }
 
   /**
@@ -75,15 +133,23 @@ export class Leases {
     return ok ? { key: leaseKey, owner, value } : null
   }
 
-  /** The current holder, if any. */
+  /** The current holder, if any (a damaged or overdue lease has none). */
   async read(leaseKey: string): Promise<LeaseValue | null> {
-    return parse(await this.store.get(leaseKey))
+    const holder = parse(await this.store.get(leaseKey))
+    return holder && !this.overdue(holder) ? holder : null
   }
 
   /** Records the execution in a held lease and extends it for the run; false if the lease was lost meanwhile. */
   async recordExecution(lease: HeldLease, executionId: string): Promise<boolean> {
     const current = parse(lease.value)
-    const next = Buffer.from(JSON.stringify({ ...current, executionId } as LeaseValue))
+    if (!current) return false
+    const next = Buffer.from(
+      JSON.stringify({
+        ...current,
+        executionId,
+        until: Date.now() + this.options.runTtlMs,
+      } satisfies LeaseValue),
+    )
     const ok = await this.store.replaceIfEquals(lease.key, lease.value, next, this.options.runTtlMs)
     if (ok) lease.value = next
     return ok

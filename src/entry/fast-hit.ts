@@ -1,7 +1,9 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { requestGuardOf } from '../app.ts'
 import type { Deps } from '../build-deps.ts'
 import { API_KEY_HEADER, KeyRing } from '../http/api-key-auth.ts'
 import { corsHeadersWithoutOrigin } from '../http/cors.ts'
+import type { NodeListener } from '../http/request-guard.ts'
 import { prepareResult, resultHeaderPolicy } from '../http/result-response.ts'
 import { matchQueryRoute } from '../http/routes.ts'
 import type { ReadResult } from '../service/query-service.ts'
@@ -12,8 +14,15 @@ import type { ReadResult } from '../service/query-service.ts'
  * misses, stale entries, bad input, failed keys, other routes — goes to the Hono app unchanged, so behaviour is the
  * same on both paths (same headers from `prepareResult`, same access-log line); only the per-request framework work
  * is skipped on cache hits. A miss pays one extra cache lookup before the full path, which is nothing beside Athena.
+ *
+ * Guarded like the app (request-guard.ts): whatever fails here, synchronously (an L1 hit) or later (a store hit), is
+ * a 500 problem+json for that request, never an exception that escapes the listener and ends the process.
  */
-export function fastHitListener(deps: Deps, fallback: RequestListener): RequestListener {
+export function fastHitListener(
+  deps: Deps,
+  fallback: NodeListener,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const guard = requestGuardOf(deps)
   // The same route table and key check as the Hono app: whatever this path does not answer, the app does, alike.
   const readKeys = new KeyRing(deps.apiKeys)
   const now = deps.now ?? Date.now
@@ -23,7 +32,7 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
     cors: deps.corsOrigin ? corsHeadersWithoutOrigin(deps.corsOrigin) : undefined,
     plainBodies: deps.plainBodies,
   })
-  return (req: IncomingMessage, res: ServerResponse) => {
+  const listener: NodeListener = (req, res) => {
     const url = req.url ?? '/'
     if (req.method !== 'GET') return fallback(req, res)
     // Cross-origin reads take the full path, where the CORS middleware answers for the origin.
@@ -36,18 +45,25 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
     if (readKeys.check(typeof key === 'string' ? key : undefined) !== 'ok') return fallback(req, res)
     const t0 = performance.now()
     const respond = (read: ReadResult): void => {
-      const ifNoneMatch = req.headers['if-none-match']
-      const prepared = prepareResult(
-        read,
-        now(),
-        {
-          ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
-          acceptEncoding: req.headers['accept-encoding'],
-        },
-        resultHeaders,
-      )
-      if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
-      res.writeHead(prepared.status, prepared.headers)
+      let prepared: ReturnType<typeof prepareResult>
+      try {
+        const ifNoneMatch = req.headers['if-none-match']
+        prepared = prepareResult(
+          read,
+          now(),
+          {
+            ifNoneMatch: Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch,
+            acceptEncoding: req.headers['accept-encoding'],
+          },
+          resultHeaders,
+        )
+        if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
+        res.writeHead(prepared.status, prepared.headers)
+      } catch (err) {
+        // With the result at hand: a damaged entry is discarded as well as answered.
+        guard.failNode(req, res, err, read)
+        return
+      }
       res.end(prepared.body)
       deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
     }
@@ -56,9 +72,11 @@ export function fastHitListener(deps: Deps, fallback: RequestListener): RequestL
     if (!resolved) return fallback(req, res)
     const hot = deps.service.peekL1(resolved)
     if (hot) return respond(hot)
-    deps.service.peek(resolved).then(
+    // Returned, so that the guard also sees what fails after the lookup (in `respond` or in the fallback).
+    return deps.service.peek(resolved).then(
       (read) => (read ? respond(read) : fallback(req, res)),
       () => fallback(req, res),
     )
   }
+  return guard.node(listener)
 }

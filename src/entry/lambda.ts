@@ -1,12 +1,18 @@
 import type { Hono } from 'hono'
-import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda'
-import { createApp } from '../app.ts'
+import { handle, type LambdaContext } from 'hono/aws-lambda'
+import { createApp, requestGuardOf } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
 import { LAMBDA_REQUIRED_ENV } from '../config/load-config.ts'
 import { loadSettings } from '../config/settings.ts'
 import { AcpError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
-import { isOperationEvent } from '../prewarm/operations.ts'
+import {
+  adapterRefusal,
+  classifyEvent,
+  problemEventResult,
+  problemResult,
+  requestEventProblem,
+} from './lambda-events.ts'
 
 interface Handlers {
   deps: Deps
@@ -35,7 +41,9 @@ export type OperationResult =
 
 /**
  * Lambda entry point (`index.handler`): API Gateway REST/HTTP API events go to the Hono app; `{"action": …}` events
- * (EventBridge Scheduler prewarm, data-pipeline invalidations) to the operations.
+ * (EventBridge Scheduler prewarm, data-pipeline invalidations) to the operations. A malformed event is answered — a
+ * problem+json for a request, `{ok: false}` for anything else — and never thrown: only a configuration that cannot
+ * start, and unexpected failures of an operation (worth the Scheduler's retry), are.
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
   handlers ??= init().catch((err: unknown) => {
@@ -43,9 +51,25 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     throw err
   })
   const { deps, http } = await handlers
+  const sorted = classifyEvent(event)
   try {
-    if (isOperationEvent(event)) return await operation(deps, event, context)
-    return await http(event as LambdaEvent, context)
+    if (sorted.kind === 'operation') return await operation(deps, sorted.event, context)
+    if (sorted.kind === 'invalid') {
+      deps.logger.warn({ err: sorted.message }, 'event rejected')
+      return { ok: false, error: { code: 'VALIDATION', message: sorted.message } } satisfies OperationResult
+    }
+    const { path, rawPath } = sorted.event as { path?: unknown; rawPath?: unknown }
+    const refused = requestEventProblem(sorted.event, sorted.method)
+    if (refused) return problemEventResult(refused, rawPath ?? path)
+    let result: unknown
+    try {
+      result = await http(sorted.event, context)
+    } catch (err) {
+      // Past the app's own error handler (the adapter failed): the same guard's answer.
+      return problemResult(requestGuardOf(deps).answer(err, typeof path === 'string' ? path : undefined))
+    }
+    const adapterProblem = adapterRefusal(result)
+    return adapterProblem ? problemEventResult(adapterProblem, rawPath ?? path) : result
   } finally {
     await deps.usage.flush()
   }

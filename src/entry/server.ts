@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
-import { createApp } from '../app.ts'
+import { createApp, requestGuardOf } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
 import type { ScheduleDef } from '../config/schedules.ts'
 import type { LoadSettingsOptions, Settings } from '../config/settings.ts'
 import { ConfigError } from '../errors.ts'
+import { answerClientError } from '../http/request-guard.ts'
 import { createLogger, flushLogger } from '../logger.ts'
 import { startInProcessSchedules } from '../prewarm/in-process-schedules.ts'
 import { fastHitListener } from './fast-hit.ts'
@@ -101,9 +102,14 @@ export async function startServer(
     }
   }
   const app = createApp(deps)
-  const honoListener = getRequestListener(app.fetch)
+  const guard = requestGuardOf(deps)
+  // What fails before the app runs (a request the adapter cannot turn into a fetch Request) is answered by the
+  // same guard as everything else, not with the adapter's empty 400/500.
+  const honoListener = getRequestListener(app.fetch, { errorHandler: (err) => guard.adapterError(err) })
   // Cache hits are answered before the framework runs (see fast-hit.ts); everything else goes to the Hono app.
   const server: Server = createServer(fastHitListener(deps, honoListener))
+  // Requests Node's parser rejects never reach a listener: answered as problem+json too.
+  server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(settings.port, settings.host, () => {

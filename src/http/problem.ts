@@ -1,7 +1,6 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { Logger } from 'pino'
 import {
   AcpError,
   EngineThrottledError,
@@ -10,6 +9,8 @@ import {
   QueryFailedError,
   ValidationError,
 } from '../errors.ts'
+import type { AppEnv } from './app-env.ts'
+import type { RequestGuard } from './request-guard.ts'
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -98,12 +99,13 @@ export function problemResponse(c: Context, p: Problem, headers: Record<string, 
   })
 }
 
-/** The app's single error handler (`app.onError`). */
-export function errorHandler(logger: Logger) {
-  return (err: Error, c: Context): Response => {
-    const { problem: p, headers } = toProblem(err)
-    if (p.status >= 500) logger.error({ err, path: c.req.path }, 'request failed')
-    p.instance = c.req.path
-    return problemResponse(c, p, headers)
+/**
+ * The app's single error handler (`app.onError`): the request guard's answer, the same as the Node fast path's
+ * (request-guard.ts), with the result being served when the failure came from serving it.
+ */
+export function errorHandler(guard: Pick<RequestGuard, 'answer'>) {
+  return (err: Error, c: Context<AppEnv>): Response => {
+    const answer = guard.answer(err, c.req.path, c.get('read'))
+    return c.body(answer.body, answer.status as ContentfulStatusCode, answer.headers)
   }
 }

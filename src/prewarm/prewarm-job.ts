@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import type { CacheKeys } from '../cache/cache-key.ts'
@@ -10,6 +9,7 @@ import type { ScheduleDef } from '../config/schedules.ts'
 import type { CanonicalParams } from '../service/parameters.ts'
 import type { QueryService, ResolvedQuery } from '../service/query-service.ts'
 import type { UsageRecorder } from '../service/usage.ts'
+import { PrewarmState } from './prewarm-state.ts'
 
 /** Why a candidate was refreshed. */
 export type RefreshReason = 'missing' | 'stale' | 'expiring'
@@ -84,7 +84,6 @@ interface Candidate {
 
 /** Time kept in reserve on Lambda for writing the report and answering. */
 const LAMBDA_RESERVE_MS = 5_000
-const REPORT_TTL_MS = 7 * 86_400_000
 
 /**
  * Refreshes the results dashboards are about to need: the configured prewarm set and the most-read parameter
@@ -92,7 +91,11 @@ const REPORT_TTL_MS = 7 * 86_400_000
  * (a lock in the store); every refresh takes the same lease as a read, so a prewarm never duplicates a reader's query.
  */
 export class Prewarmer {
-  constructor(private readonly o: PrewarmerOptions) {}
+  private readonly state: PrewarmState
+
+  constructor(private readonly o: PrewarmerOptions) {
+    this.state = new PrewarmState({ store: o.store, keys: o.keys, logger: o.logger })
+  }
 
   get settings(): PrewarmSettings {
     return this.o.settings
@@ -123,7 +126,10 @@ export class Prewarmer {
       durationMs: 0,
       items: [],
     }
-    const lock = await this.lock(options.lockWaitMs ?? 0)
+    const lock = await this.state.lock(
+      this.o.settings.budgets.maxDurationMs + 60_000,
+      options.lockWaitMs ?? 0,
+    )
     if (!lock) return { ...base, status: 'locked', durationMs: Date.now() - wallStart }
     try {
       const report = await this.refreshAll(
@@ -133,9 +139,7 @@ export class Prewarmer {
         options,
         wallStart,
       )
-      await this.o.store
-        .set(this.o.keys.prewarmLast, Buffer.from(JSON.stringify(report)), REPORT_TTL_MS)
-        .catch(() => {})
+      await this.state.saveReport(report)
       this.o.logger.info(
         {
           trigger: report.trigger,
@@ -152,25 +156,13 @@ export class Prewarmer {
       )
       return report
     } finally {
-      await this.o.store.deleteIfEquals(this.o.keys.prewarmLock, lock).catch(() => {})
+      await this.state.unlock(lock)
     }
   }
 
   /** The report of the last completed run (any process), or null. */
-  async lastReport(): Promise<PrewarmReport | null> {
-    const raw = await this.o.store.get(this.o.keys.prewarmLast)
-    return raw ? (JSON.parse(raw.toString('utf8')) as PrewarmReport) : null
-  }
-
-  private async lock(waitMs: number): Promise<Buffer | null> {
-    const token = Buffer.from(randomUUID())
-    const ttlMs = this.o.settings.budgets.maxDurationMs + 60_000
-    const giveUpAt = Date.now() + waitMs
-    for (;;) {
-      if (await this.o.store.setIfAbsent(this.o.keys.prewarmLock, token, ttlMs)) return token
-      if (Date.now() >= giveUpAt) return null
-      await new Promise((r) => setTimeout(r, 250))
-    }
+  lastReport(): Promise<PrewarmReport | null> {
+    return this.state.lastReport()
   }
 
   /** Configured sets first (file order), then popular combinations (most read first), each key once. */

@@ -2,8 +2,15 @@ import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
+import { DamageReport } from '../cache/damage-report.ts'
 import { type DecodedEntry, decodeEntry } from '../cache/entry-codec.ts'
-import { type Generations, NO_GENERATIONS, parseGenerations, validityOf } from '../cache/generations.ts'
+import {
+  type Generations,
+  NO_GENERATIONS,
+  parseGenerations,
+  parseStamp,
+  validityOf,
+} from '../cache/generations.ts'
 import { CacheUnavailableError } from '../cache/guarded-cache-store.ts'
 import type { ResolvedQuery } from './read-result.ts'
 
@@ -66,8 +73,10 @@ export interface EntryLookupOptions {
  */
 export class EntryLookup {
   private readonly l1: LRUCache<string, L1Entry> | undefined
+  private readonly damage: DamageReport
 
   constructor(private readonly o: EntryLookupOptions) {
+    this.damage = new DamageReport(o.logger)
     const l1 = o.l1
     if (l1 && l1.ttlMs > 0 && l1.maxBytes > 0) {
       this.l1 = new LRUCache<string, L1Entry>({
@@ -108,6 +117,7 @@ export class EntryLookup {
       if (!(err instanceof CacheUnavailableError)) throw err
       return { entry: null, unusable: true, known: 0 }
     }
+    this.repairStamps(resolved, stored.stamps)
     const generations = parseGenerations(stored.stamps)
     const known = generations.latest
     if (!stored.value) return { entry: null, unusable: false, known }
@@ -115,16 +125,40 @@ export class EntryLookup {
     try {
       decoded = decodeEntry(stored.value)
     } catch (err) {
-      // A corrupt entry is a miss; the computation overwrites it.
-      this.o.logger.warn(
-        { err: err instanceof Error ? err.message : String(err), key },
-        'undecodable cache entry treated as a miss',
-      )
+      // A damaged entry is a miss whose computation replaces it. Deleted only while it still holds these bytes
+      // (compare-and-delete), so a good entry written meanwhile stays; that also frees the key for a computation
+      // that may only store where nothing is (one invalidated while it ran).
+      this.damage.report('entry', key, err instanceof Error ? err.message : String(err))
+      this.o.store.deleteIfEquals(key, stored.value).catch(() => {})
       return { entry: null, unusable: false, known }
     }
     const entry = applyGenerations(withOwnBody(decoded), generations)
     if (entry) this.remember(key, entry, known)
     return { entry, unusable: false, known }
+  }
+
+  /**
+   * Forgets an entry found damaged after it was decoded (its body does not inflate to its ETag): out of L1 and out of
+   * the store, so the next read computes it again instead of failing on it until it expires. Never throws.
+   */
+  async discard(key: string, reason: string): Promise<void> {
+    this.l1?.delete(key)
+    this.damage.report('entry', key, reason)
+    await this.o.store.delete([key]).catch(() => 0)
+  }
+
+  /**
+   * A stamp field holding anything but a stamp is ignored (parseGenerations) and re-stamped once: its lost value was
+   * an invalidation at an unknown time, and a stamp of now is the only repair that never lets an entry computed
+   * before that invalidation read as valid after it.
+   */
+  private repairStamps(resolved: ResolvedQuery, stamps: ReadonlyArray<string | null>): void {
+    const { hashKey, fields } = resolved.stamps
+    for (const [i, field] of fields.entries()) {
+      if (parseStamp(stamps[i]) !== 'garbage') continue
+      if (!this.damage.report('stamp', `${hashKey} ${field}`, 'not a stamp')) continue
+      this.o.store.writeStamp([hashKey], field, []).catch(() => {})
+    }
   }
 
   /** The current invalidation stamps of a read's entry (none when the store cannot tell). */

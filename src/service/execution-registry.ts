@@ -1,6 +1,9 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
 import type { AthenaRunner } from '../athena/athena-runner.ts'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
+import { DamageReport } from '../cache/damage-report.ts'
 import type { Leases } from '../cache/lease.ts'
 import { NotFoundError, QueryCancelledError, QueryFailedError } from '../errors.ts'
 import type { EntryLookup } from './entry-lookup.ts'
@@ -28,6 +31,15 @@ export interface ExecutionRecord {
   known?: number
 }
 
+/** A stored record is input: anything else under an `x:` key is ignored (and removed), never a 500. */
+const recordSchema = z.object({
+  query: z.string().min(1).max(256),
+  params: z.record(z.string(), z.union([z.string(), z.number()])),
+  key: z.string().min(1).max(1024),
+  createdAt: z.number().nonnegative(),
+  known: z.number().nonnegative().optional(),
+})
+
 export interface ExecutionRegistryOptions {
   store: CacheStore
   keys: CacheKeys
@@ -38,6 +50,7 @@ export interface ExecutionRegistryOptions {
   leases: Leases
   /** QUERY_TIMEOUT_MS: records live this long plus EXECUTION_RECORD_MARGIN_MS. */
   queryTimeoutMs: number
+  logger: Logger
   now: () => number
 }
 
@@ -47,7 +60,11 @@ export interface ExecutionRegistryOptions {
  * arbitrary Athena executions.
  */
 export class ExecutionRegistry {
-  constructor(private readonly o: ExecutionRegistryOptions) {}
+  private readonly damage: DamageReport
+
+  constructor(private readonly o: ExecutionRegistryOptions) {
+    this.damage = new DamageReport(o.logger)
+  }
 
   /** Records an execution just started for `resolved`. Best effort: a lost record only costs that 202's poll URL. */
   async record(id: string, resolved: ResolvedQuery, known: number): Promise<void> {
@@ -110,8 +127,26 @@ export class ExecutionRegistry {
   private async get(id: string): Promise<ExecutionRecord> {
     if (!EXECUTION_ID.test(id))
       throw new NotFoundError(`No execution ${id.slice(0, 64)} was issued by this service`)
-    const raw = await this.o.store.get(this.o.keys.execution(id))
+    const key = this.o.keys.execution(id)
+    const raw = await this.o.store.get(key)
     if (!raw) throw new NotFoundError(`No execution ${id} was issued by this service`)
-    return JSON.parse(raw.toString('utf8')) as ExecutionRecord
+    const record = parseRecord(raw)
+    // A record names an entry of this deployment's key space (its lease is derived from it when stopping).
+    if (!record?.key.startsWith(this.o.keys.root)) {
+      // What it computed is lost with it: as if it had never been recorded (a 404, as for an expired record).
+      this.damage.report('execution record', key, 'unparsable')
+      await this.o.store.deleteIfEquals(key, raw).catch(() => false)
+      throw new NotFoundError(`No execution ${id} was issued by this service`)
+    }
+    return record
+  }
+}
+
+function parseRecord(raw: Buffer): ExecutionRecord | null {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(raw.toString('utf8')))
+    return parsed.success ? parsed.data : null
+  } catch {
+    return null
   }
 }

@@ -4,6 +4,7 @@ import { sleep } from '../athena/poll-until-done.ts'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import { decideCacheAction, freshnessAt } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
+import { DamageReport } from '../cache/damage-report.ts'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
@@ -94,7 +95,12 @@ export class QueryService {
     const now = o.now ?? Date.now
     this.now = now
     const { store, keys, runner, logger } = o
-    const leases = new Leases(store, { startTtlMs: o.leaseTtlMs, runTtlMs: o.queryTimeoutMs + 60_000, now })
+    const leases = new Leases(store, {
+      startTtlMs: o.leaseTtlMs,
+      runTtlMs: o.queryTimeoutMs + 60_000,
+      now,
+      damage: new DamageReport(logger),
+    })
     this.resolver = new RequestResolver({
       catalog: o.catalog,
       keys,
@@ -122,6 +128,7 @@ export class QueryService {
       runner,
       leases,
       queryTimeoutMs: o.queryTimeoutMs,
+      logger,
       now,
     })
     this.computation = new Computation({
@@ -197,6 +204,11 @@ export class QueryService {
     if (entry.kind !== 'result' || freshnessAt(entry, this.now()) !== 'fresh') return undefined
     this.o.usage?.read(resolved.member, 'HIT', entry.dataScannedBytes)
     return entryResult(resolved, entry, 'HIT', { cacheMs })
+  }
+
+  /** Forgets an entry found damaged while it was served (see http/request-guard.ts): the next read computes it. */
+  discardDamaged(key: string, reason: string): Promise<void> {
+    return this.lookup.discard(key, reason)
   }
 
   /** The entry of a read as the cache holds it now (for prewarm decisions): no computation, no counting. */

@@ -1,5 +1,8 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
+import { DamageReport } from '../cache/damage-report.ts'
 
 /**
  * A query's moving average serves every parameter set of it, and there is one per catalog query: kept a month, so a
@@ -15,21 +18,30 @@ const QUERY_KEEP_MS = 30 * 86_400_000
 const KEY_KEEP_MAX_MS = 7 * 86_400_000
 /** Weight of the newest run in a query's moving average. */
 const ALPHA = 0.3
+/**
+ * Longer than any Athena query runs: a larger sample is damage, and believing it would schedule the first status call
+ * past the query timeout.
+ */
+const MAX_SAMPLE_MS = 86_400_000
 
 interface Sample {
   ms: number
   n: number
 }
 
-function parseSample(buf: Buffer | null | undefined): Sample | undefined {
+const sampleSchema = z.object({
+  ms: z.number().positive().max(MAX_SAMPLE_MS),
+  n: z.number().int().positive().optional(),
+})
+
+/** A stored sample, absent (undefined), or `damaged` (bytes that are not one: ignored, and removed by the caller). */
+function parseSample(buf: Buffer | null | undefined): Sample | undefined | 'damaged' {
   if (!buf) return undefined
   try {
-    const s = JSON.parse(buf.toString('utf8')) as Partial<Sample>
-    return typeof s.ms === 'number' && Number.isFinite(s.ms) && s.ms > 0
-      ? { ms: s.ms, n: Number(s.n) || 1 }
-      : undefined
+    const parsed = sampleSchema.safeParse(JSON.parse(buf.toString('utf8')))
+    return parsed.success ? { ms: parsed.data.ms, n: parsed.data.n ?? 1 } : 'damaged'
   } catch {
-    return undefined
+    return 'damaged'
   }
 }
 
@@ -38,20 +50,33 @@ function parseSample(buf: Buffer | null | undefined): Sample | undefined {
  * so every Lambda and server shares them and they outlive the entries. The runner polls near the expected completion.
  */
 export class RuntimeHistory {
+  private readonly damage: DamageReport | undefined
+
   constructor(
     private readonly store: CacheStore,
     private readonly keys: CacheKeys,
-  ) {}
+    logger?: Logger,
+  ) {
+    this.damage = logger ? new DamageReport(logger) : undefined
+  }
+
+  /** A sample read from `key`: damaged bytes count as none and are removed (compare-and-delete), off the read path. */
+  private sample(key: string, raw: Buffer | null): Sample | undefined {
+    const sample = parseSample(raw)
+    if (sample !== 'damaged') return sample
+    this.damage?.report('run-time history', key, 'unparsable')
+    if (raw) this.store.deleteIfEquals(key, raw).catch(() => false)
+    return undefined
+  }
 
   /** Expected total run time: this key's last run, else the query's average, else undefined. Never throws. */
   async expectedMs(entryKey: string, query: string): Promise<number | undefined> {
     try {
       // Issued together: auto-pipelined into one round trip (and on Cluster, one per node).
-      const [byKey, byQuery] = await Promise.all([
-        this.store.get(this.keys.runtimeOfKey(entryKey)),
-        this.store.get(this.keys.runtimeOfQuery(query)),
-      ])
-      return parseSample(byKey)?.ms ?? parseSample(byQuery)?.ms
+      const keyOfKey = this.keys.runtimeOfKey(entryKey)
+      const keyOfQuery = this.keys.runtimeOfQuery(query)
+      const [byKey, byQuery] = await Promise.all([this.store.get(keyOfKey), this.store.get(keyOfQuery)])
+      return this.sample(keyOfKey, byKey)?.ms ?? this.sample(keyOfQuery, byQuery)?.ms
     } catch {
       return undefined
     }
@@ -65,7 +90,9 @@ export class RuntimeHistory {
     if (!(totalMs > 0)) return
     try {
       const prior = await this.store.get(this.keys.runtimeOfQuery(query))
-      const old = parseSample(prior)
+      // Damaged history is simply replaced by this run's sample.
+      const parsed = parseSample(prior)
+      const old = parsed === 'damaged' ? undefined : parsed
       const avg: Sample = old
         ? { ms: old.ms * (1 - ALPHA) + totalMs * ALPHA, n: old.n + 1 }
         : { ms: totalMs, n: 1 }

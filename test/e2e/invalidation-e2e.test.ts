@@ -91,7 +91,7 @@ async function entryKeys(redis: Redis): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${shared.prefix}:v2:e:*`, 'COUNT', 1000)
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${shared.prefix}:v3:e:*`, 'COUNT', 1000)
     cursor = next
     found.push(...keys)
   } while (cursor !== '0')
@@ -176,7 +176,7 @@ describe('two acp serve processes, L1 on, invalidation announced over Redis', ()
       entry: {
         query: 'analytics',
         parameters: { measure: 'pageviews', period: 'day', start: '2024-01-05', end: '2024-02-05' },
-        key: expect.stringMatching(new RegExp(`^${shared.prefix}:v2:e:`)),
+        key: expect.stringMatching(new RegExp(`^${shared.prefix}:v3:e:`)),
       },
       rewarm: null,
     })
@@ -281,7 +281,7 @@ describe('acp invalidate', () => {
       entry: {
         query: 'analytics',
         parameters: { measure: 'revenue', period: 'week', start: '2024-01-20', end: '2024-02-20' },
-        key: expect.stringMatching(new RegExp(`^${shared.prefix}:v2:e:`)),
+        key: expect.stringMatching(new RegExp(`^${shared.prefix}:v3:e:`)),
       },
       rewarm: null,
     })

@@ -346,7 +346,7 @@ describe('lease owner killed mid-query', () => {
       await waitUntil(
         async () => {
           if ((await localStats(athena.endpoint)).executionsStarted !== before.started + 1) return false
-          const leases = await keysUnder(shared.redis, `${shared.prefix}:v2:l:*`)
+          const leases = await keysUnder(shared.redis, `${shared.prefix}:v3:l:*`)
           const named = [...leases.values()]
             .map((v) => (JSON.parse(v.toString()) as { executionId?: string }).executionId)
             .filter((id): id is string => id !== undefined && !before.listed.includes(id))
@@ -359,7 +359,7 @@ describe('lease owner killed mid-query', () => {
       await a.kill()
       expect(await doomed).toBe('connection lost')
       // The dead owner's lease is still there, naming its execution.
-      const leases = await keysUnder(shared.redis, `${shared.prefix}:v2:l:*`)
+      const leases = await keysUnder(shared.redis, `${shared.prefix}:v3:l:*`)
       expect([...leases.values()].filter((v) => v.toString().includes(executionId))).toHaveLength(1)
 
       const res = await fetch(`${b.url}${path}`)
@@ -487,7 +487,7 @@ describe('Redis killed and restarted under load', () => {
       // The HIT came from the new Redis: the recomputed entry is stored there.
       const client = new Redis(redis.url)
       try {
-        expect((await keysUnder(client, 'outage:v2:e:*')).size).toBeGreaterThan(0)
+        expect((await keysUnder(client, 'outage:v3:e:*')).size).toBeGreaterThan(0)
       } finally {
         client.disconnect()
       }

@@ -74,7 +74,7 @@ describe('acp serve as child processes sharing one Redis', () => {
         status: 200,
         cache: 'HIT',
         query: 'top_pages',
-        key: expect.stringMatching(new RegExp(`^${redis.prefix}:v2:e:`)),
+        key: expect.stringMatching(new RegExp(`^${redis.prefix}:v3:e:`)),
         cacheMs: expect.any(Number),
       }),
     )

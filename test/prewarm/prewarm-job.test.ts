@@ -192,7 +192,9 @@ describe('prewarm job (real Redis, local Athena, fake clock)', () => {
     const reports: PrewarmReport[] = await Promise.all([a, b])
     expect(reports.map((r) => r.status).sort()).toEqual(['completed', 'locked'])
     const lock = s.deps.keys.prewarmLock
-    await s.deps.store.set(lock, Buffer.from('someone else'), 10_000)
+    // Another process's lock, as it stores it (a damaged one would be taken over: see crash-safety tests).
+    const held = JSON.stringify({ token: 'someone else', until: Date.now() + 10_000 })
+    await s.deps.store.set(lock, Buffer.from(held), 10_000)
     try {
       const res = await s.app.request('/admin/prewarm', { method: 'POST', headers: { 'x-api-key': ADMIN } })
       expect(res.status).toBe(409)

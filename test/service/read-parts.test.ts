@@ -56,7 +56,7 @@ describe('RequestResolver', () => {
     expect(a.key).toBe(b.key)
     expect(a.member).toBe(b.member)
     expect(c.key).not.toBe(a.key)
-    expect(a.key.startsWith('parts:v2:e:')).toBe(true)
+    expect(a.key.startsWith('parts:v3:e:')).toBe(true)
     expect(a.identity).toMatchObject({ query: 'daily', database: 'db', workgroup: 'wg' })
   })
 
