@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'QUERY_TIMEOUT'
   | 'ENGINE_THROTTLED'
   | 'ENGINE_UNAVAILABLE'
+  | 'ENGINE_TIMEOUT'
   | 'RESULT_TOO_LARGE'
   | 'CACHE_UNAVAILABLE'
   | 'CONFIG'
@@ -126,6 +127,22 @@ export class EngineThrottledError extends AcpError {
 /** The engine could not be reached or answered with an unexpected error. */
 export class EngineUnavailableError extends AcpError {
   readonly code = 'ENGINE_UNAVAILABLE'
+}
+
+/**
+ * The engine did not answer in time: an SDK call past its request timeout, or a request past SYNC_DEADLINE_MS with no
+ * execution to report (the start itself hung). Worth retrying: the computation, if any, goes on.
+ */
+export class EngineTimeoutError extends AcpError {
+  readonly code = 'ENGINE_TIMEOUT'
+  constructor(
+    message: string,
+    /** A few seconds: long enough for a stall to pass or the computation to record its execution. */
+    readonly retryAfterSeconds = 5,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
 }
 
 export class ResultTooLargeError extends AcpError {
