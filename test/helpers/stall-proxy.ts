@@ -2,30 +2,36 @@ import { createServer, Socket } from 'node:net'
 
 /**
  * A TCP proxy to `target` that can stall: while stalled it accepts connections and bytes but forwards nothing, like a
- * SIGSTOPped server whose kernel still holds the sockets. `resume()` forwards what was held. For in-process tests of
- * the engine's deadlines (the multi-process tests stop a real process instead).
+ * SIGSTOPped server whose kernel still holds the sockets. `stallOn(text)` stalls only the connections that send a
+ * request containing `text` (an operation's `X-Amz-Target`), from that request on. `resume()` forwards what was held.
+ * For in-process tests of the engine's deadlines (the multi-process tests stop a real process instead).
  */
 export async function startStallProxy(target: { host: string; port: number }): Promise<{
   endpoint: string
   stall(): void
+  stallOn(text: string): void
   resume(): void
   close(): Promise<void>
 }> {
   let stalled = false
+  let stallText: string | undefined
   const held: Array<() => void> = []
   const sockets = new Set<Socket>()
   const server = createServer((client) => {
     sockets.add(client)
     const upstream = new Socket()
     sockets.add(upstream)
-    const forward = (from: Socket, to: Socket) =>
-      from.on('data', (chunk) => {
-        if (stalled) held.push(() => to.write(chunk))
+    // Once one request of a connection stalls, everything after it on that connection does too (order is kept).
+    let connectionStalled = false
+    const forward = (from: Socket, to: Socket, inspect: boolean) =>
+      from.on('data', (chunk: Buffer) => {
+        if (inspect && stallText !== undefined && chunk.includes(stallText)) connectionStalled = true
+        if (stalled || (connectionStalled && stallText !== undefined)) held.push(() => to.write(chunk))
         else to.write(chunk)
       })
     upstream.connect(target.port, target.host)
-    forward(client, upstream)
-    forward(upstream, client)
+    forward(client, upstream, true)
+    forward(upstream, client, false)
     const drop = () => {
       client.destroy()
       upstream.destroy()
@@ -43,8 +49,12 @@ export async function startStallProxy(target: { host: string; port: number }): P
     stall() {
       stalled = true
     },
+    stallOn(text: string) {
+      stallText = text
+    },
     resume() {
       stalled = false
+      stallText = undefined
       for (const send of held.splice(0)) send()
     },
     async close() {

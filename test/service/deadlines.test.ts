@@ -161,18 +161,16 @@ describe('every Athena call has a request timeout, and QUERY_TIMEOUT_MS bounds t
   })
 
   it('QUERY_TIMEOUT_MS: a result fetch that hangs fails at the query timeout too', async () => {
-    const s = await setup({ QUERY_TIMEOUT_MS: '1500', SYNC_DEADLINE_MS: '5000' })
+    const s = await setup({ QUERY_TIMEOUT_MS: '1000', SYNC_DEADLINE_MS: '5000' })
     try {
-      // The query finishes, then the engine stops answering: the stall lands in the polls or the result fetch.
-      local.setMinQueryMs(300)
-      const pending = s.timed()
-      await new Promise((r) => setTimeout(r, 250))
-      s.proxy.stall()
-      const answer = await pending
+      // The query runs and succeeds; only GetQueryResults gets no answer (the result writer passes no signal).
+      s.proxy.stallOn('AmazonAthena.GetQueryResults')
+      const answer = await s.timed('/analytics?measure=pageviews&start=2024-03-03')
       expect(answer.res.status).toBe(504)
-      expect(answer.ms).toBeLessThan(2_500)
+      expect(JSON.parse(answer.body)).toMatchObject({ type: 'urn:athena-cache-proxy:problem:query-timeout' })
+      expect(answer.ms).toBeGreaterThanOrEqual(950)
+      expect(answer.ms).toBeLessThan(2_000)
     } finally {
-      local.setMinQueryMs(0)
       await s.close()
     }
   })
