@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import { CacheHealth } from './cache/cache-health.ts'
 import type { CacheStore } from './cache/cache-store.ts'
 import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import type { PlainBodies } from './cache/plain-bodies.ts'
@@ -35,7 +36,11 @@ export interface AppDeps {
   /** Allowed browser origins (comma-separated, or `*`); undefined = no CORS. */
   corsOrigin?: string | undefined
   now?: () => number
+  /** The cache's health check for `/health` (default: a ping bounded by one second, no probe write). */
+  health?: CacheHealth | undefined
 }
+
+const DEFAULT_HEALTH_TIMEOUT_MS = 1_000
 
 /** A JSON request body; an empty body is `{}`, anything unparsable a 400. */
 async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
@@ -99,22 +104,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Before the key checks: a browser's preflight carries no API key. Same headers as API Gateway's OPTIONS mock.
   if (deps.corsOrigin) app.use(...corsMiddleware(deps.corsOrigin))
 
+  const health = deps.health ?? new CacheHealth({ store: deps.store, timeoutMs: DEFAULT_HEALTH_TIMEOUT_MS })
   app.get('/health', async (c) => {
-    let reason: string | undefined
-    try {
-      await deps.store.ping()
-    } catch (err) {
-      reason = `cache unreachable: ${(err as Error).message}`
-    }
-    const breaker = 'status' in deps.store ? deps.store.status() : undefined
-    if (!reason && breaker && breaker.state !== 'closed')
-      reason = `cache circuit ${breaker.state}: ${breaker.lastError}`
-    return c.json({
-      status: reason ? 'degraded' : 'ok',
-      cache: deps.store.kind,
-      engine: deps.engine,
-      ...(reason ? { reason } : {}),
-    })
+    const { status, reason } = await health.check()
+    return c.json({ status, cache: deps.store.kind, engine: deps.engine, ...(reason ? { reason } : {}) })
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
 

@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AppDeps } from './app.ts'
 import { AthenaRunner } from './athena/athena-runner.ts'
+import { CacheHealth } from './cache/cache-health.ts'
 import { CacheKeys } from './cache/cache-key.ts'
 import type { CacheStore } from './cache/cache-store.ts'
 import { CircuitBreaker } from './cache/circuit-breaker.ts'
@@ -40,6 +41,14 @@ const PLAIN_BODIES_MAX_BYTES = 32 * 1024 * 1024
 const POPULARITY_BUCKET_MS = 3_600_000
 
 /**
+ * An error the Redis server answered (OOM, READONLY, WRONGTYPE…), as opposed to no answer at all: ioredis reports
+ * those as `ReplyError`s.
+ */
+function isServerReply(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError'
+}
+
+/**
  * Connects to Redis with settings that fail fast: a slow cache must never hold a dashboard read hostage. With
  * `cluster` (REDIS_CLUSTER, e.g. ElastiCache Serverless, which speaks only the Cluster protocol) the URL is the seed
  * node of a Cluster client.
@@ -55,8 +64,12 @@ export async function connectRedis(
     // One timer per connection ("no reply for this long": the socket is dropped and pending commands fail) rather
     // than ioredis's commandTimeout, which arms a timer per command: at tens of thousands of hits a second those
     // timers alone doubled the garbage collector's work.
+    // Reconnects a connection that stopped answering; what a caller waits is bounded apart from this, by the
+    // breaker's shared deadline (circuit-breaker.ts), since a stalled server may keep its socket open for a long time.
     socketTimeout: commandTimeoutMs,
-    maxRetriesPerRequest: 1,
+    // No resend after a reconnect: the socket is dropped only once the caller's deadline has passed, so a resent
+    // command could only ever wait on a server that already stalled once (SIGSTOP, CLIENT PAUSE, a failover).
+    maxRetriesPerRequest: 0,
     connectTimeout: 2_000,
     lazyConnect: true,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
@@ -128,10 +141,13 @@ export async function buildDeps(
     (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
   const counters: CounterStore =
     options.counters ?? (redis ? new RedisCounterStore(redis) : new MemoryCounterStore())
-  // Every cache call goes through one breaker: a down Redis costs one fast failure, not a timeout per request.
+  // Every cache call goes through one breaker: a down Redis costs one fast failure, not a timeout per request. An
+  // in-process store cannot stall, so only a remote one gets the call deadline.
   const breaker = new CircuitBreaker({
     failureThreshold: config.cacheBreaker.failures,
     openMs: config.cacheBreaker.openMs,
+    ...(inner.kind === 'memory' ? {} : { callTimeoutMs: config.cacheBreaker.callTimeoutMs }),
+    isOutage: (err) => !isServerReply(err),
     onStateChange: (state, cause) =>
       logger.warn(
         { state, err: cause instanceof Error ? cause.message : undefined },
@@ -143,6 +159,13 @@ export async function buildDeps(
   const athena = new AthenaClient({
     region: config.athena.region,
     maxAttempts: config.athena.maxAttempts,
+    // Without these an endpoint that accepts the connection and never answers holds a call for ever; the request
+    // timeout must be opted into as an error, else the SDK only logs a warning.
+    requestHandler: {
+      connectionTimeout: config.athena.connectionTimeoutMs,
+      requestTimeout: config.athena.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
     ...(endpoint ? { endpoint } : {}),
     // The embedded engine checks no signatures; real Athena uses the default credential chain.
     ...(config.engine === 'local' ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
@@ -211,6 +234,11 @@ export async function buildDeps(
     usage,
     corsOrigin: config.corsOrigin,
     plainBodies: new PlainBodies({ maxBytes: PLAIN_BODIES_MAX_BYTES }),
+    health: new CacheHealth({
+      store,
+      timeoutMs: config.cacheBreaker.callTimeoutMs,
+      probeKey: keys.healthProbe,
+    }),
     ...(options.now ? { now: options.now } : {}),
     runner,
     athena,

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'QUERY_TIMEOUT'
   | 'ENGINE_THROTTLED'
   | 'ENGINE_UNAVAILABLE'
+  | 'ENGINE_TIMEOUT'
   | 'RESULT_TOO_LARGE'
   | 'CACHE_UNAVAILABLE'
   | 'CONFIG'
@@ -138,6 +139,22 @@ export class ExecutionGoneError extends EngineUnavailableError {
     options?: { cause?: unknown },
   ) {
     super(`Athena no longer knows execution ${queryExecutionId} (was the engine restarted?)`, options)
+  }
+}
+
+/**
+ * The engine did not answer in time: an SDK call past its request timeout, or a request past SYNC_DEADLINE_MS with no
+ * execution to report (the start itself hung). Worth retrying: the computation, if any, goes on.
+ */
+export class EngineTimeoutError extends AcpError {
+  readonly code = 'ENGINE_TIMEOUT'
+  constructor(
+    message: string,
+    /** A few seconds: long enough for a stall to pass or the computation to record its execution. */
+    readonly retryAfterSeconds = 5,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
   }
 }
 

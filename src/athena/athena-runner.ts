@@ -10,6 +10,7 @@ import {
 import {
   AcpError,
   EngineThrottledError,
+  EngineTimeoutError,
   EngineUnavailableError,
   ExecutionGoneError,
   QueryCancelledError,
@@ -18,7 +19,7 @@ import {
   ResultTooLargeError,
 } from '../errors.ts'
 import { DEFAULT_POLL_PLAN, nextPollDelay, type PollPlan } from './poll-schedule.ts'
-import { type PollStatus, pollUntilDone } from './poll-until-done.ts'
+import { type PollOutcome, type PollStatus, pollUntilDone } from './poll-until-done.ts'
 import { createRowConverter, type JsonValue, type ResultColumn, toResultColumns } from './result-converter.ts'
 
 /** What to run. SQL text is a catalog template; user values only ever arrive in `executionParameters`. */
@@ -72,6 +73,8 @@ export interface AthenaRunnerOptions {
 
 const THROTTLING = new Set(['TooManyRequestsException', 'ThrottlingException', 'RequestLimitExceeded'])
 const PAGE_SIZE = 1000
+/** How long giving up on a query waits for its StopQueryExecution: a hung engine must not hold the caller. */
+const STOP_WAIT_MS = 1_000
 
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : ''
@@ -88,15 +91,26 @@ function isExecutionNotFound(err: unknown): boolean {
 }
 
 /**
- * Maps SDK errors to domain errors; domain errors pass through. `queryExecutionId` is the execution the call was
+ * Maps SDK errors to domain errors; domain errors pass through, and so does the reason of an aborted `signal` when it
+ * is one (the computation's QueryTimeoutError at QUERY_TIMEOUT_MS). `queryExecutionId` is the execution the call was
  * about, when it was about one: the engine not knowing it is then an ExecutionGoneError, not a rejected query.
  */
-export function toEngineError(err: unknown, context: string, queryExecutionId?: string): AcpError {
+export function toEngineError(
+  err: unknown,
+  context: string,
+  about: { queryExecutionId?: string | undefined; signal?: AbortSignal | undefined } = {},
+): AcpError {
   if (err instanceof AcpError) return err
-  if (queryExecutionId !== undefined && isExecutionNotFound(err))
-    return new ExecutionGoneError(queryExecutionId, { cause: err })
+  if (about.signal?.aborted && about.signal.reason instanceof AcpError) return about.signal.reason
+  if (about.queryExecutionId !== undefined && isExecutionNotFound(err))
+    return new ExecutionGoneError(about.queryExecutionId, { cause: err })
   const name = errorName(err)
   const message = err instanceof Error ? err.message : String(err)
+  // The request handler's connection and request timeouts (after the SDK's own retries).
+  if (name === 'TimeoutError')
+    return new EngineTimeoutError(`Athena ${context} did not answer in time: ${message}`, undefined, {
+      cause: err,
+    })
   if (THROTTLING.has(name))
     return new EngineThrottledError(`Athena throttled ${context}: ${message}`, 2, { cause: err })
   if (name === 'InvalidRequestException')
@@ -157,7 +171,7 @@ export class AthenaRunner {
       if (!out.QueryExecutionId) throw new EngineUnavailableError('Athena returned no QueryExecutionId')
       return out.QueryExecutionId
     } catch (err) {
-      throw toEngineError(err, 'StartQueryExecution')
+      throw toEngineError(err, 'StartQueryExecution', { signal })
     }
   }
 
@@ -172,13 +186,14 @@ export class AthenaRunner {
         throw new EngineUnavailableError(`Athena returned no execution for ${queryExecutionId}`)
       return out.QueryExecution
     } catch (err) {
-      throw toEngineError(err, 'GetQueryExecution', queryExecutionId)
+      throw toEngineError(err, 'GetQueryExecution', { queryExecutionId, signal })
     }
   }
 
   /**
    * Polls until the execution succeeds; throws QueryFailedError (with Athena's category), QueryCancelledError, or
-   * QueryTimeoutError at the deadline (after asking Athena to stop the query, so it stops costing money).
+   * QueryTimeoutError at the deadline or when `signal` aborts with one (after asking Athena to stop the query, so it
+   * stops costing money).
    */
   async waitForCompletion(
     queryExecutionId: string,
@@ -186,22 +201,22 @@ export class AthenaRunner {
   ): Promise<{ execution: QueryExecution; statusCalls: number }> {
     const startedAt = options.startedAt ?? this.now()
     const plan: PollPlan = { ...this.plan, ...(options.expectedMs ? { expectedMs: options.expectedMs } : {}) }
-    const outcome = await pollUntilDone<QueryExecution>({
-      startedAt,
-      deadline: options.deadline,
-      ...(options.signal ? { signal: options.signal } : {}),
-      now: this.now,
-      nextDelayMs: (attempt, elapsed) => nextPollDelay(attempt, elapsed, plan, this.random),
-      check: async (): Promise<PollStatus<QueryExecution>> => {
-        const execution = await this.describe(queryExecutionId, options.signal)
-        const state = execution.Status?.State
-        return state === 'QUEUED' || state === 'RUNNING' || state === undefined
-          ? { kind: 'keep-waiting' }
-          : { kind: 'done', value: execution }
-      },
-    })
-    if (outcome.kind === 'timeout' || outcome.kind === 'aborted') {
-      if (outcome.kind === 'timeout') await this.stop(queryExecutionId)
+    const timedOut = async (): Promise<never> => {
+      await this.stop(queryExecutionId)
+      throw new QueryTimeoutError(queryExecutionId, this.now() - startedAt)
+    }
+    let outcome: PollOutcome<QueryExecution>
+    try {
+      outcome = await this.poll(queryExecutionId, startedAt, plan, options)
+    } catch (err) {
+      // A status call cut short by the computation's deadline.
+      if (err instanceof QueryTimeoutError) return timedOut()
+      throw err
+    }
+    if (outcome.kind === 'timeout') return timedOut()
+    if (outcome.kind === 'aborted') {
+      // Aborted by the computation's deadline: that is a timeout too; any other abort leaves the query alone.
+      if (options.signal?.reason instanceof QueryTimeoutError) return timedOut()
       throw new QueryTimeoutError(queryExecutionId, this.now() - startedAt)
     }
     const execution = outcome.value
@@ -223,13 +238,39 @@ export class AthenaRunner {
     return { execution, statusCalls: outcome.attempts }
   }
 
-  /** Best-effort StopQueryExecution: a query we gave up on should stop scanning (and billing). */
+  private poll(queryExecutionId: string, startedAt: number, plan: PollPlan, options: WaitOptions) {
+    return pollUntilDone<QueryExecution>({
+      startedAt,
+      deadline: options.deadline,
+      ...(options.signal ? { signal: options.signal } : {}),
+      now: this.now,
+      nextDelayMs: (attempt, elapsed) => nextPollDelay(attempt, elapsed, plan, this.random),
+      check: async (): Promise<PollStatus<QueryExecution>> => {
+        const execution = await this.describe(queryExecutionId, options.signal)
+        const state = execution.Status?.State
+        return state === 'QUEUED' || state === 'RUNNING' || state === undefined
+          ? { kind: 'keep-waiting' }
+          : { kind: 'done', value: execution }
+      },
+    })
+  }
+
+  /**
+   * Best-effort StopQueryExecution: a query we gave up on should stop scanning (and billing). Waits at most
+   * STOP_WAIT_MS: giving up must stay quick when the engine itself is what hangs.
+   */
   async stop(queryExecutionId: string): Promise<boolean> {
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(), STOP_WAIT_MS)
     try {
-      await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId }))
+      await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId }), {
+        abortSignal: abort.signal,
+      })
       return true
     } catch {
       return false
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -264,7 +305,7 @@ export class AthenaRunner {
           { abortSignal: options.signal },
         )
       } catch (err) {
-        throw toEngineError(err, 'GetQueryResults', queryExecutionId)
+        throw toEngineError(err, 'GetQueryResults', { queryExecutionId, signal: options.signal })
       }
       const resultSet = page.ResultSet
       if (!columns) {

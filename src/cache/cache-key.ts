@@ -87,6 +87,11 @@ export class CacheKeys {
     return `${this.root}prewarm:last`
   }
 
+  /** What `/health` writes (with a short TTL) to tell a cache that refuses writes (OOM) from a healthy one. */
+  get healthProbe(): string {
+    return `${this.root}health`
+  }
+
   /** Pub/sub channel announcing invalidations, so every process drops its in-process tier at once. */
   get invalidationChannel(): string {
     return `${this.root}invalidations`

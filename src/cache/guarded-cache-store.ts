@@ -4,7 +4,10 @@ import type { CounterStore, ScoredMember } from './counter-store.ts'
 
 export { CacheUnavailableError } from './circuit-breaker.ts'
 
-/** Every call of the read path's store goes through one circuit breaker (see circuit-breaker.ts). */
+/**
+ * Every call of the read path's store goes through one circuit breaker and its shared deadline (see
+ * circuit-breaker.ts): a call fails within the call timeout from its caller's view, whatever the client still does.
+ */
 export class GuardedCacheStore implements CacheStore {
   readonly breaker: CircuitBreaker
 
@@ -67,6 +70,7 @@ export class GuardedCacheStore implements CacheStore {
     return this.breaker.run(() => this.inner.ping())
   }
   close(): Promise<void> {
+    this.breaker.close()
     return this.inner.close()
   }
 }

@@ -67,6 +67,8 @@ const envSchema = z.object({
     .regex(/^s3:\/\/[^/]+/, 'must be an s3:// URL')
     .optional(),
   ATHENA_MAX_ATTEMPTS: intFromEnv(1, 10).default(4),
+  ATHENA_CONNECTION_TIMEOUT_MS: intFromEnv(100, 60_000).default(3_000),
+  ATHENA_REQUEST_TIMEOUT_MS: intFromEnv(100, 10 * 60_000).default(10_000),
   QUERY_TIMEOUT_MS: intFromEnv(100, 60 * 60_000).default(10 * 60_000),
   SYNC_DEADLINE_MS: intFromEnv(100, 15 * 60_000).default(25_000),
   LEASE_TTL_MS: intFromEnv(100, 10 * 60_000).default(15_000),
@@ -139,11 +141,18 @@ export interface AppConfig {
     catalog: string
     outputLocation: string | undefined
     maxAttempts: number
+    /** Longest an SDK call may take to connect (per attempt). */
+    connectionTimeoutMs: number
+    /** Longest one SDK call may take, request and response (per attempt; the SDK retries up to maxAttempts). */
+    requestTimeoutMs: number
   }
   query: {
-    /** Longest a query may run before it is stopped (504). */
+    /** Longest a computation may take, start + polls + result fetch, before its query is stopped (504). */
     timeoutMs: number
-    /** Longest a request waits for a miss before answering 202 with the execution (the query goes on). */
+    /**
+     * Longest a request waits for a miss, the start included: past it, 202 with the execution when one is recorded
+     * (the query goes on), else the stale entry or a 504 with Retry-After.
+     */
     syncDeadlineMs: number
     /** Lease of a computation that has not recorded its execution yet (owner died while starting). */
     leaseTtlMs: number
@@ -160,7 +169,8 @@ export interface AppConfig {
   adminApiKeys: string[]
   /** In-process L1 tier in front of Redis: entry lifetime (0 = off) and bound. */
   l1: { ttlMs: number; maxBytes: number }
-  cacheBreaker: { failures: number; openMs: number }
+  /** `callTimeoutMs` (REDIS_COMMAND_TIMEOUT_MS): longest a cache call may take from its caller's view. */
+  cacheBreaker: { failures: number; openMs: number; callTimeoutMs: number }
   cachePrefix: string
   memoryCacheMaxBytes: number
   dataDir: string
@@ -243,6 +253,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
       catalog: e.ATHENA_CATALOG,
       outputLocation: e.ATHENA_OUTPUT_LOCATION,
       maxAttempts: e.ATHENA_MAX_ATTEMPTS,
+      connectionTimeoutMs: e.ATHENA_CONNECTION_TIMEOUT_MS,
+      requestTimeoutMs: e.ATHENA_REQUEST_TIMEOUT_MS,
     },
     query: {
       timeoutMs: e.QUERY_TIMEOUT_MS,
@@ -257,7 +269,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
     l1: { ttlMs: e.L1_TTL_MS ?? options.defaultL1TtlMs ?? 0, maxBytes: e.L1_MAX_BYTES },
-    cacheBreaker: { failures: e.CACHE_BREAKER_FAILURES, openMs: e.CACHE_BREAKER_OPEN_MS },
+    cacheBreaker: {
+      failures: e.CACHE_BREAKER_FAILURES,
+      openMs: e.CACHE_BREAKER_OPEN_MS,
+      callTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    },
     cachePrefix: e.CACHE_PREFIX,
     memoryCacheMaxBytes: e.MEMORY_CACHE_MAX_BYTES,
     dataDir: e.DATA_DIR,

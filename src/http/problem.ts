@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import {
   AcpError,
   EngineThrottledError,
+  EngineTimeoutError,
   type ErrorCode,
   type FieldIssue,
   QueryFailedError,
@@ -41,6 +42,7 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
     title: 'The query engine is throttling requests',
   },
   ENGINE_UNAVAILABLE: { status: 502, slug: 'engine-unavailable', title: 'The query engine is unavailable' },
+  ENGINE_TIMEOUT: { status: 504, slug: 'engine-timeout', title: 'The query engine did not answer in time' },
   RESULT_TOO_LARGE: { status: 413, slug: 'result-too-large', title: 'The result is too large' },
   CACHE_UNAVAILABLE: { status: 503, slug: 'cache-unavailable', title: 'The cache is unavailable' },
   CONFIG: { status: 500, slug: 'configuration', title: 'Service misconfigured' },
@@ -74,7 +76,8 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
       if (err.details.queryExecutionId) extra.queryExecutionId = err.details.queryExecutionId
       if (err.details.errorCategory !== undefined) extra.errorCategory = err.details.errorCategory
     }
-    if (err instanceof EngineThrottledError) headers['Retry-After'] = String(err.retryAfterSeconds)
+    if (err instanceof EngineThrottledError || err instanceof EngineTimeoutError)
+      headers['Retry-After'] = String(err.retryAfterSeconds)
     if (err.code === 'CACHE_UNAVAILABLE') headers['Retry-After'] = '1'
     return { problem: problem(status, slug, title, err.message, extra), headers }
   }

@@ -60,7 +60,7 @@ export class Computation {
   computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
     const existing = this.inflight.get(resolved.key)
     if (existing && existing.known >= known) return existing.run
-    const flight: Inflight = { run: this.produce(resolved, known), known }
+    const flight: Inflight = { run: this.bounded(resolved, known), known }
     flight.run = flight.run.finally(() => {
       if (this.inflight.get(resolved.key) === flight) this.inflight.delete(resolved.key)
     })
@@ -133,22 +133,26 @@ export class Computation {
     resolved: ResolvedQuery,
     lease: HeldLease | null,
     known: number,
+    signal?: AbortSignal,
   ): Promise<string> {
     const { def, params, identity, key } = resolved
     const { sql, executionParameters } = bindQuery(def, params)
     const reuseMinutes = this.resultReuseMinutes(def, known)
-    const id = await this.o.runner.start({
-      sql,
-      executionParameters,
-      database: identity.database,
-      workgroup: identity.workgroup,
-      // Derived from the key and the lease: a retried start (the SDK's, or another process's with the same lease)
-      // returns the same execution, and a later refresh under a new lease is never answered with an old one.
-      clientRequestToken: createHash('sha256')
-        .update(`${key}|${lease?.owner ?? randomUUID()}`)
-        .digest('hex'),
-      ...(reuseMinutes > 0 ? { resultReuseMaxAgeMinutes: reuseMinutes } : {}),
-    })
+    const id = await this.o.runner.start(
+      {
+        sql,
+        executionParameters,
+        database: identity.database,
+        workgroup: identity.workgroup,
+        // Derived from the key and the lease: a retried start (the SDK's, or another process's with the same lease)
+        // returns the same execution, and a later refresh under a new lease is never answered with an old one.
+        clientRequestToken: createHash('sha256')
+          .update(`${key}|${lease?.owner ?? randomUUID()}`)
+          .digest('hex'),
+        ...(reuseMinutes > 0 ? { resultReuseMaxAgeMinutes: reuseMinutes } : {}),
+      },
+      signal,
+    )
     this.o.usage?.executionStarted()
     await this.o.registry.record(id, resolved, known)
     return id
@@ -165,24 +169,46 @@ export class Computation {
   }
 
   /**
+   * `produce` within QUERY_TIMEOUT_MS as a whole (start, polls and result fetch, not just the polling): past it the
+   * SDK calls in flight are aborted, the query is stopped, and the callers get a QueryTimeoutError even while a call
+   * that takes no signal (the result fetch) is still running down its own request timeout.
+   */
+  private async bounded(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+    const abort = new AbortController()
+    const timer = setTimeout(
+      () => abort.abort(new QueryTimeoutError(undefined, this.o.queryTimeoutMs)),
+      this.o.queryTimeoutMs,
+    )
+    try {
+      return await untilAborted(this.produce(resolved, known, abort.signal), abort.signal)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /**
    * One computation across processes. An execution the engine no longer knows (it restarted) is gone, not failed:
    * its lease has been cleared by then, and the computation starts over once, with a new execution.
    */
-  private async produce(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  private async produce(resolved: ResolvedQuery, known: number, signal: AbortSignal): Promise<DecodedEntry> {
     try {
-      return await this.produceOnce(resolved, known)
+      return await this.produceOnce(resolved, known, signal)
     } catch (err) {
-      if (!(err instanceof ExecutionGoneError)) throw err
+      if (!(err instanceof ExecutionGoneError) || signal.aborted) throw err
       this.o.logger.warn(
         { err: errorMessage(err), key: resolved.key },
         'execution gone from the engine; computing anew',
       )
-      return this.produceOnce(resolved, known)
+      return this.produceOnce(resolved, known, signal)
     }
   }
 
   /** Take the lease and run, or attach to the holder's execution. */
-  private async produceOnce(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  private async produceOnce(
+    resolved: ResolvedQuery,
+    known: number,
+    signal: AbortSignal,
+  ): Promise<DecodedEntry> {
     const { leases, keys, lookup } = this.o
     const leaseKey = keys.lease(resolved.key)
     const giveUpAt = Date.now() + this.o.queryTimeoutMs
@@ -193,18 +219,18 @@ export class Computation {
       } catch (err) {
         if (!(err instanceof CacheUnavailableError)) throw err
         // No shared store: coalescing stays in-process, and the query still runs once per process.
-        return this.runAndCollect(resolved, null, known)
+        return this.runAndCollect(resolved, null, known, signal)
       }
-      if (taken.acquired) return this.runAndCollect(resolved, taken.lease, known)
+      if (taken.acquired) return this.runAndCollect(resolved, taken.lease, known, signal)
       const holderKnown = taken.holder?.known ?? 0
       if (taken.raw && holderKnown < known) {
         // The holder's computation predates an invalidation this read knows of: its result is outdated.
         const lease = await leases.takeOver(leaseKey, taken.raw, known)
-        if (lease) return this.runAndCollect(resolved, lease, known)
+        if (lease) return this.runAndCollect(resolved, lease, known, signal)
         continue
       }
       const id = taken.holder?.executionId
-      if (id) return this.waitAndCollect(resolved, id, undefined, null, holderKnown)
+      if (id) return this.waitAndCollect(resolved, id, undefined, null, holderKnown, signal)
       // The holder is still starting its query: look again shortly (its entry may also appear).
       await sleep(HOLDER_STARTING_POLL_MS)
       const { entry } = await lookup.lookup(resolved)
@@ -215,7 +241,8 @@ export class Computation {
         freshnessAt(entry, this.o.now()) === 'fresh'
       )
         return entry
-      if (Date.now() > giveUpAt) throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
+      if (signal.aborted || Date.now() > giveUpAt)
+        throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
     }
   }
 
@@ -223,18 +250,19 @@ export class Computation {
     resolved: ResolvedQuery,
     lease: HeldLease | null,
     known: number,
+    signal: AbortSignal,
   ): Promise<DecodedEntry> {
     const startedAt = Date.now()
     let id: string
     try {
-      id = await this.startExecution(resolved, lease, known)
+      id = await this.startExecution(resolved, lease, known, signal)
     } catch (err) {
       if (lease) await this.o.leases.release(lease).catch(() => {})
       await this.o.writer.cacheUserError(resolved, err, known)
       throw err
     }
     if (lease) await this.o.leases.recordExecution(lease, id).catch(() => false)
-    return this.waitAndCollect(resolved, id, startedAt, lease, known)
+    return this.waitAndCollect(resolved, id, startedAt, lease, known, signal)
   }
 
   /**
@@ -247,6 +275,7 @@ export class Computation {
     startedAt: number | undefined,
     lease: HeldLease | null,
     known: number,
+    signal: AbortSignal,
   ): Promise<DecodedEntry> {
     const { leases, keys, writer } = this.o
     const expectedMs = await this.o.history.expectedMs(resolved.key, resolved.def.name)
@@ -254,6 +283,7 @@ export class Computation {
       const { execution } = await this.o.runner.waitForCompletion(id, {
         // Engine deadlines run on the wall clock (the runner's); `now` is the cache's clock.
         deadline: (startedAt ?? Date.now()) + this.o.queryTimeoutMs,
+        signal,
         ...(startedAt !== undefined ? { startedAt } : {}),
         ...(expectedMs !== undefined ? { expectedMs } : {}),
       })
@@ -266,4 +296,26 @@ export class Computation {
       else await leases.clearExecution(keys.lease(resolved.key), id).catch(() => {})
     }
   }
+}
+
+/**
+ * `work`, or `signal`'s reason once it aborts, whichever comes first. The work is not stopped (only the caller stops
+ * waiting for it); its late failure is swallowed, as nobody is listening any more.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }

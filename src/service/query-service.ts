@@ -10,6 +10,7 @@ import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
 import {
   EngineThrottledError,
+  EngineTimeoutError,
   EngineUnavailableError,
   errorMessage,
   QueryCancelledError,
@@ -71,6 +72,7 @@ function isDegradableError(err: unknown): boolean {
   return (
     err instanceof EngineThrottledError ||
     err instanceof EngineUnavailableError ||
+    err instanceof EngineTimeoutError ||
     err instanceof QueryTimeoutError ||
     err instanceof QueryCancelledError ||
     (err instanceof QueryFailedError && !err.isUserError)
@@ -234,6 +236,8 @@ export class QueryService {
     options: { preferAsync?: boolean },
   ): Promise<ReadOutcome> {
     const t0 = performance.now()
+    // The whole request, the lookup and the start of a query included, answers by this time (wall clock, as timers).
+    const deadlineAt = Date.now() + this.o.syncDeadlineMs
     const { entry, unusable, known } = await this.lookup.lookup(resolved)
     const cacheMs = performance.now() - t0
     const { def } = resolved
@@ -241,7 +245,7 @@ export class QueryService {
     const action = decideCacheAction(entry, now, { serveStale: def.staleSeconds > 0 })
     if (action.kind === 'serve' && entry) return entryResult(resolved, entry, 'HIT', { cacheMs })
     if (action.kind === 'serve-stale-and-refresh' && entry) {
-      await this.computation.refresh(resolved, known)
+      await this.refreshWithin(resolved, known, deadlineAt)
       return entryResult(resolved, entry, 'STALE', { cacheMs })
     }
     const fallback =
@@ -252,10 +256,14 @@ export class QueryService {
     try {
       const computed = this.computation.computeShared(resolved, known)
       if (options.preferAsync) {
-        const pending = await this.pendingOf(resolved, computed)
+        const pending = await this.pendingOf(
+          resolved,
+          computed,
+          Math.min(Date.now() + PENDING_ID_WAIT_MS, deadlineAt),
+        )
         if (pending) return pending
       }
-      const raced = await this.withDeadline(resolved, computed)
+      const raced = await this.withDeadline(resolved, computed, deadlineAt)
       if (raced.kind === 'pending') return raced
       return entryResult(resolved, raced.entry, unusable ? 'BYPASS' : 'MISS', {
         cacheMs,
@@ -273,26 +281,49 @@ export class QueryService {
     }
   }
 
-  /** Waits for a shared computation up to the sync deadline; past it, the execution is reported as pending. */
+  /**
+   * Waits for a shared computation up to the request's deadline; past it, the execution is reported as pending, and
+   * without one (the start itself hangs, or the cache that records it is down) the request fails with an
+   * EngineTimeoutError, which a stale entry at hand answers instead (stale-if-error). The computation goes on.
+   */
   private async withDeadline(
     resolved: ResolvedQuery,
     computed: Promise<DecodedEntry>,
+    deadlineAt: number,
   ): Promise<{ kind: 'entry'; entry: DecodedEntry } | PendingResult> {
     const timeout = new AbortController()
     const winner = await Promise.race([
       computed.then((entry) => ({ kind: 'entry' as const, entry })),
-      sleep(this.o.syncDeadlineMs, timeout.signal).then(() => ({ kind: 'deadline' as const })),
+      sleep(deadlineAt - Date.now(), timeout.signal).then(() => ({ kind: 'deadline' as const })),
     ]).finally(() => timeout.abort())
     if (winner.kind === 'entry') return winner
-    const pending = await this.pendingOf(resolved, computed)
+    const pending = await this.pendingOf(resolved, computed, Date.now())
     if (pending) return pending
-    return { kind: 'entry', entry: await computed }
+    throw new EngineTimeoutError(
+      `No result and no recorded execution within SYNC_DEADLINE_MS (${this.o.syncDeadlineMs} ms): the query ` +
+        'engine has not accepted the query yet; the computation goes on, retry shortly',
+    )
   }
 
-  /** The execution a computation runs, as a 202 answer (waiting a little for it to be started). */
+  /**
+   * The stale entry's refresh, as long as the request may wait for it. With `continue` it only schedules the work;
+   * with `detach` it starts the query before the response (Lambda runs nothing after it), and a start that hangs must
+   * not hold the stale answer past the deadline.
+   */
+  private async refreshWithin(resolved: ResolvedQuery, known: number, deadlineAt: number): Promise<void> {
+    const refreshing = this.computation.refresh(resolved, known)
+    if (this.o.background === 'continue') return refreshing
+    const timeout = new AbortController()
+    await Promise.race([refreshing, sleep(deadlineAt - Date.now(), timeout.signal)]).finally(() =>
+      timeout.abort(),
+    )
+  }
+
+  /** The execution a computation runs, as a 202 answer (looking until `until` for it to be recorded). */
   private async pendingOf(
     resolved: ResolvedQuery,
     computed: Promise<DecodedEntry>,
+    until: number,
   ): Promise<PendingResult | null> {
     // Swallow here: the caller that awaits `computed` reports the error.
     computed.catch(() => {})
@@ -300,11 +331,16 @@ export class QueryService {
       () => true,
       () => true,
     )
-    const deadline = Date.now() + PENDING_ID_WAIT_MS
     for (;;) {
       const id = await this.computation.executionOf(resolved)
       if (id) return pendingResult(resolved, id, 'RUNNING')
-      if ((await Promise.race([settled, sleep(25).then(() => false)])) || Date.now() > deadline) return null
+      if (Date.now() >= until) return null
+      const pause = new AbortController()
+      const done = await Promise.race([
+        settled,
+        sleep(Math.min(25, until - Date.now()), pause.signal).then(() => false),
+      ]).finally(() => pause.abort())
+      if (done) return null
     }
   }
 

@@ -22,6 +22,23 @@ describe('loadConfig', () => {
     expect(loadConfig({}).engine).toBe('athena')
   })
 
+  it('bounds every wait by default: cache calls, Athena connections and requests', () => {
+    expect(loadConfig({})).toMatchObject({
+      cacheBreaker: { callTimeoutMs: 500 },
+      athena: { connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000 },
+    })
+    expect(
+      loadConfig({
+        REDIS_COMMAND_TIMEOUT_MS: '200',
+        ATHENA_CONNECTION_TIMEOUT_MS: '1500',
+        ATHENA_REQUEST_TIMEOUT_MS: '4000',
+      }),
+    ).toMatchObject({
+      cacheBreaker: { callTimeoutMs: 200 },
+      athena: { connectionTimeoutMs: 1_500, requestTimeoutMs: 4_000 },
+    })
+  })
+
   it('parses every variable', () => {
     const c = loadConfig({
       PORT: '8080',
@@ -72,6 +89,8 @@ describe('loadConfig', () => {
     ['CACHE_PREFIX', 'has space'],
     ['LOCAL_ATHENA_MIN_QUERY_MS', '-1'],
     ['LOG_LEVEL', 'loud'],
+    ['ATHENA_REQUEST_TIMEOUT_MS', '0'],
+    ['ATHENA_CONNECTION_TIMEOUT_MS', 'soon'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`))
