@@ -48,11 +48,14 @@ const HOT = [
 ]
 const STALE_PATH = `/queries/${SHORT_LIVED_QUERY}?measure=signups&start=2024-01-15`
 /** A fresh entry of its own for the recovery probe, so that recomputing it is not counted against the fault. */
-const PROBE_HOT = '/analytics?measure=rkhot&period=day&start=2024-01-15'
+const PROBE_HOT = '/analytics?measure=pageviews&period=month&start=2024-01-15'
 const KINDS = ['fresh', 'stale', 'none'] as const
 type EntryKind = (typeof KINDS)[number]
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A read no other request of the run makes (the measures are an enum: distinct keys come from distinct dates). */
+const distinctRead = (series: number, n: number) =>
+  `/analytics?measure=signups&period=day&start=${new Date(Date.UTC(1990, 0, 1) + (series * 20_000 + n) * 86_400_000).toISOString().slice(0, 10)}`
 
 type SpawnedRedis = Awaited<ReturnType<typeof spawnRedisServer>>
 
@@ -218,7 +221,7 @@ async function runFault(fault: Fault, ctx: Context, server: ServeProcess, index:
       const kind = KINDS[loop % KINDS.length]
       if (kind === 'fresh') return HOT[i % HOT.length] ?? ''
       if (kind === 'stale') return STALE_PATH
-      return `/analytics?measure=nk${index}_${loop}_${i}&start=2024-01-01`
+      return distinctRead(index * 2, loop * 1_000 + i)
     },
   })
   await sleep(FAULT_MS / 2)
@@ -233,7 +236,7 @@ async function runFault(fault: Fault, ctx: Context, server: ServeProcess, index:
   let recoveryMs: number | null = null
   for (let i = 0; Date.now() - removedAt < 15_000; i++) {
     const hot = await status(`${server.url}${PROBE_HOT}`)
-    const none = await status(`${server.url}/analytics?measure=rk${index}_${i}&start=2024-01-01`)
+    const none = await status(`${server.url}${distinctRead(index * 2 + 1, i)}`)
     if (hot.xCache === 'HIT' && none.status === 200) {
       recoveryMs = Date.now() - removedAt
       break

@@ -35,6 +35,9 @@ const HOT = [
 ]
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A read of its own for load loop `l`, request `i`: a distinct valid date each (the measures are an enum). */
+const distinctRead = (l: number, i: number) =>
+  `/analytics?measure=signups&period=day&start=${new Date(Date.UTC(2000, 0, 1) + (l * 2_000 + i) * 86_400_000).toISOString().slice(0, 10)}`
 
 let athena: LocalAthenaProcess
 let short: Awaited<ReturnType<typeof withShortLivedQuery>>
@@ -171,8 +174,7 @@ describe('Redis out of memory (maxmemory 1mb, noeviction)', () => {
       const load = startLoad(server.url, {
         connections: 6,
         // Half hot entries, half new keys (each a miss whose entry cannot be stored).
-        pathOf: (l, i) =>
-          l % 2 === 0 ? (HOT[i % HOT.length] ?? '') : `/analytics?measure=oom${l}_${i}&start=2024-01-01`,
+        pathOf: (l, i) => (l % 2 === 0 ? (HOT[i % HOT.length] ?? '') : distinctRead(l, i)),
       })
       await sleep(1_500)
       const health = await timedHealth(server)
@@ -205,7 +207,7 @@ describe('Athena endpoint stopped (SIGSTOP) under load', () => {
       const load = startLoad(server.url, {
         connections: 6,
         // Even loops read the short-lived entry (an old one is at hand), odd loops new keys (none is).
-        pathOf: (l, i) => (l % 2 === 0 ? shortPath : `/analytics?measure=stop${l}_${i}&start=2024-01-01`),
+        pathOf: (l, i) => (l % 2 === 0 ? shortPath : distinctRead(l, i)),
       })
       await sleep(1_000)
       const stopAt = Date.now()
