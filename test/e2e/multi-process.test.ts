@@ -269,7 +269,7 @@ describe('three acp serve processes sharing one Redis (L1 on: the default 1 s)',
         problems.push(`${a.req.path}: not the first ${limit} of the top 50`)
     }
     expect(problems).toEqual([])
-  })
+  }, 180_000) // a thousand real computations: minutes on a loaded 2-core machine, about half a minute on a quiet one
 
   it('Prefer: respond-async on one process, the execution polled to its result on another', async () => {
     await localControl(athena.endpoint, '/_local/config', { minQueryMs: 1000 })
