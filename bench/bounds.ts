@@ -150,7 +150,7 @@ function kindOf(key: string): string {
 
 /** Redis memory by key kind (entries, popularity, run-time history, execution records, …) under the prefix. */
 async function memoryByKind(redis: Redis): Promise<Record<string, { keys: number; bytes: number }>> {
-  const root = `${PREFIX}:v2:`
+  const { root } = new CacheKeys(PREFIX)
   const out: Record<string, { keys: number; bytes: number }> = {}
   let cursor = '0'
   do {
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
     }
     const prewarmWallMs = performance.now() - t0
     const popularityMembers: number[] = []
-    for (const k of await redis.keys(`${PREFIX}:v2:{p}:*`)) popularityMembers.push(await redis.zcard(k))
+    for (const k of await redis.keys(`${keys.root}{p}:*`)) popularityMembers.push(await redis.zcard(k))
     const byKind = await memoryByKind(redis)
     const executions2 = (await localStats(athena.endpoint)).executionsStarted
 
