@@ -300,8 +300,9 @@ export class QueryService {
     const pending = await this.pendingOf(resolved, computed, Date.now())
     if (pending) return pending
     throw new EngineTimeoutError(
-      `No result and no recorded execution within SYNC_DEADLINE_MS (${this.o.syncDeadlineMs} ms): the query ` +
-        'engine has not accepted the query yet; the computation goes on, retry shortly',
+      `No result within SYNC_DEADLINE_MS (${this.o.syncDeadlineMs} ms) and no execution to report: the query ` +
+        'engine has not accepted the query yet, or the cache that records executions is unavailable; the ' +
+        'computation goes on, retry shortly',
     )
   }
 
