@@ -1,11 +1,12 @@
 // A real `acp serve` child process and raw Redis writes: garbage in every key kind the service reads (entry, lease,
 // execution record, run-time history, stamp hash, prewarm lock and report) never takes the process down, every
 // request is answered correctly, and the damage is repaired.
-import { connect } from 'node:net'
+
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { decodeEntry } from '../../src/cache/entry-codec.ts'
 import { CORRUPTIONS, type Corruption, withForeignEtag } from '../helpers/corrupting-cache-store.ts'
 import { type ServeProcess, startServeProcess, stopAllChildren } from '../helpers/processes.ts'
+import { rawHttp } from '../helpers/raw-http.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
 const ADMIN = 'crash-admin-key'
@@ -193,17 +194,8 @@ describe('acp serve with garbage written straight into Redis', () => {
     expect(again.lastPrewarm?.status).toBe('completed')
   }, 120_000)
 
-  /** Sends raw bytes and reads the whole answer (the server closes the connection). */
-  const raw = (payload: string) =>
-    new Promise<string>((resolve, reject) => {
-      const socket = connect(server.port, '127.0.0.1', () => socket.write(payload))
-      let out = ''
-      socket.on('data', (d) => {
-        out += d.toString('latin1')
-      })
-      socket.on('end', () => resolve(out))
-      socket.on('error', reject)
-    })
+  /** Sends raw bytes and reads the whole answer. */
+  const raw = (payload: string) => rawHttp(server.port, payload)
 
   it.each([
     ['a malformed request line', 400, 'NOT HTTP AT ALL\r\n\r\n'],

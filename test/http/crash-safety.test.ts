@@ -2,7 +2,6 @@
 // writes), through `app.request` and through the Node fast path, and the request guard both paths share.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { getRequestListener } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +15,7 @@ import {
   type Corruption,
   withForeignEtag,
 } from '../helpers/corrupting-cache-store.ts'
+import { rawHttp } from '../helpers/raw-http.ts'
 import { type Stack, startStack } from '../helpers/stack.ts'
 
 const CASES = Object.keys(CORRUPTIONS) as Corruption[]
@@ -247,18 +247,8 @@ describe('the request guard (one for both paths)', () => {
     expect(await (await fetch(`${url}/ok`)).text()).toBe('ok')
   })
 
-  /** Sends raw bytes and reads the whole answer (the server closes the connection). */
-  const raw = (payload: string) =>
-    new Promise<string>((resolve, reject) => {
-      const { port } = server.address() as AddressInfo
-      const socket = connect(port, '127.0.0.1', () => socket.write(payload))
-      let out = ''
-      socket.on('data', (d) => {
-        out += d.toString('latin1')
-      })
-      socket.on('end', () => resolve(out))
-      socket.on('error', reject)
-    })
+  /** Sends raw bytes and reads the whole answer. */
+  const raw = (payload: string) => rawHttp((server.address() as AddressInfo).port, payload)
 
   it.each([
     ['a malformed request line', 400, 'GARBAGE\r\n\r\n'],
