@@ -10,6 +10,7 @@ import type { AccessLog } from './http/access-log.ts'
 import { API_KEY_HEADER, adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { corsMiddleware } from './http/cors.ts'
+import { FORMAT_PARAMETER, negotiateFormat } from './http/formats.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
 import { RequestGuard } from './http/request-guard.ts'
@@ -128,7 +129,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const readQuery = (name: string) => async (c: import('hono').Context<AppEnv>) => {
     const url = c.req.url
     const q = url.indexOf('?')
-    const resolved = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
+    const json = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
+    const format = negotiateFormat(c.req.query(FORMAT_PARAMETER), c.req.header('accept'))
+    const resolved = deps.service.inFormat(json, format)
     const prefer = c.req.header('prefer')
     const read = await deps.service.readResolved(resolved, {
       preferAsync: prefer !== undefined && /\brespond-async\b/i.test(prefer),

@@ -1,8 +1,10 @@
 import { AthenaClient } from '@aws-sdk/client-athena'
+import { S3Client } from '@aws-sdk/client-s3'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AppDeps } from './app.ts'
 import { AthenaRunner } from './athena/athena-runner.ts'
+import { ResultReader } from './athena/result-reader.ts'
 import { CacheHealth } from './cache/cache-health.ts'
 import { CacheKeys } from './cache/cache-key.ts'
 import type { CacheStore } from './cache/cache-store.ts'
@@ -170,6 +172,26 @@ export async function buildDeps(
     // The embedded engine checks no signatures; real Athena uses the default credential chain.
     ...(config.engine === 'local' ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   })
+  const s3Endpoint = options.athenaEndpoint ?? config.athena.s3Endpoint
+  // Result files: the same region, timeouts and credentials as Athena; a custom endpoint (the local one serves S3's
+  // API on the Athena port) is addressed path-style, as such endpoints are.
+  const s3 =
+    config.athena.resultRead === 'api'
+      ? undefined
+      : new S3Client({
+          region: config.athena.region,
+          maxAttempts: config.athena.maxAttempts,
+          requestHandler: {
+            connectionTimeout: config.athena.connectionTimeoutMs,
+            requestTimeout: config.athena.requestTimeoutMs,
+            throwOnRequestTimeout: true,
+          },
+          ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
+          ...(config.engine === 'local'
+            ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+            : {}),
+        })
+  const reader = new ResultReader({ athena, s3, mode: config.athena.resultRead, logger })
   const runner = new AthenaRunner({
     client: athena,
     catalog: config.athena.catalog,
@@ -191,6 +213,7 @@ export async function buildDeps(
     catalog,
     store,
     runner,
+    reader,
     keys,
     history: new RuntimeHistory(store, keys, logger),
     logger,
@@ -248,6 +271,7 @@ export async function buildDeps(
       accessLog?.flush()
       await usage.close()
       athena.destroy()
+      s3?.destroy()
       await unsubscribe?.()
       await store.close()
     },

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'VALIDATION'
   | 'UNKNOWN_QUERY'
   | 'NOT_FOUND'
+  | 'NOT_ACCEPTABLE'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'CONFLICT'
@@ -57,6 +58,11 @@ export class NotFoundError extends AcpError {
 }
 
 /** The operation conflicts with one in progress (e.g. a prewarm run already holds the lock). */
+/** The request accepts none of the media types a result can be sent as (406). */
+export class NotAcceptableError extends AcpError {
+  readonly code = 'NOT_ACCEPTABLE'
+}
+
 export class ConflictError extends AcpError {
   readonly code = 'CONFLICT'
 }

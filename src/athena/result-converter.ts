@@ -94,6 +94,49 @@ export function toResultColumns(info: readonly ColumnInfo[]): ResultColumn[] {
   })
 }
 
+/** One converter per column: Athena's text of a value (undefined for NULL) to its typed JSON value. */
+export function columnConverters(
+  columns: readonly ResultColumn[],
+): Array<(text: string | undefined) => JsonValue> {
+  return columns.map((c) => {
+    const convert = converterFor(c.type)
+    return (text) => (text === undefined ? null : convert(text))
+  })
+}
+
+/** Names that a JavaScript object would not keep in column order: array indexes sort first. */
+function objectReorders(name: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(name)
+}
+
+/**
+ * A row's JSON text, byte for byte what `JSON.stringify` gives for the object `createRowConverter` builds, without
+ * building it: the key prefixes are encoded once per result, and each value once. Column lists a JavaScript object
+ * would not render in order (repeated names, index-like names) go through the object, so the text stays the same.
+ */
+export function createJsonRowWriter(
+  columns: readonly ResultColumn[],
+): (values: ReadonlyArray<string | undefined>) => string {
+  const convert = columnConverters(columns)
+  const names = columns.map((c) => c.name)
+  if (new Set(names).size !== names.length || names.some(objectReorders)) {
+    const toObject = createRowConverter(columns)
+    return (values) =>
+      JSON.stringify(toObject({ Data: values.map((v) => (v === undefined ? {} : { VarCharValue: v })) }))
+  }
+  const prefixes = names.map((name, i) => `${i === 0 ? '{' : ','}${JSON.stringify(name)}:`)
+  const n = prefixes.length
+  if (n === 0) return () => '{}'
+  return (values) => {
+    let out = ''
+    for (let i = 0; i < n; i++)
+      out +=
+        (prefixes[i] as string) +
+        JSON.stringify((convert[i] as (t: string | undefined) => JsonValue)(values[i]))
+    return `${out}}`
+  }
+}
+
 /** Converts Athena rows (every value a string or absent) to typed JSON objects keyed by column name. */
 export function createRowConverter(
   columns: readonly ResultColumn[],
@@ -101,7 +144,8 @@ export function createRowConverter(
   const converters = columns.map((c) => converterFor(c.type))
   const names = columns.map((c) => c.name)
   return (row) => {
-    const out: Record<string, JsonValue> = {}
+    // No prototype: a column named `__proto__` is a key like any other, not the object's prototype.
+    const out = Object.create(null) as Record<string, JsonValue>
     const data = row.Data ?? []
     for (let i = 0; i < names.length; i++) {
       const text = data[i]?.VarCharValue

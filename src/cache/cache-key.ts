@@ -97,6 +97,14 @@ export class CacheKeys {
     return `${this.root}invalidations`
   }
 
+  /**
+   * The entry of a result in another body format (CSV, NDJSON), rendered from the same execution as the JSON entry
+   * `entryKey` and stamped like it (invalidations reach both through the JSON entry's stamp fields).
+   */
+  variant(entryKey: string, format: string): string {
+    return `${this.root}f:${format}:${entryKey.slice(this.root.length + 2)}`
+  }
+
   /** The lease of one entry's computation. */
   lease(entryKey: string): string {
     return `${this.root}l:${entryKey.slice(this.root.length + 2)}`

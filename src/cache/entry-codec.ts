@@ -53,6 +53,7 @@ const MIN_GZIP = 20
 const ETAG = /^"[A-Za-z0-9_-]{22}"$/
 /** Athena execution ids (UUIDs); empty for a cached user error the engine gave no id. */
 const EXECUTION_ID = /^[A-Za-z0-9-]{0,128}$/
+const MAX_U32 = 0xffff_ffff
 
 export class EntryDecodeError extends Error {
   override readonly name = 'EntryDecodeError'
@@ -66,17 +67,36 @@ export function etagOf(body: Buffer | string): string {
 /** Compresses the body once and frames it with its header. */
 export function encodeEntry(header: Omit<EntryHeader, 'etag' | 'plainLength'>, body: Buffer): Buffer {
   const gzip = gzipSync(body, { level: 6 })
-  const etag = etagOf(body)
+  return encodeEntryParts(header, {
+    gzip: [gzip],
+    gzipLength: gzip.length,
+    plainLength: body.length,
+    etag: etagOf(body),
+  })
+}
+
+/**
+ * Frames a body compressed elsewhere (BodyEncoder, for bodies built as a stream) with its header: the gzip pieces
+ * are copied once, into the one buffer the store receives.
+ */
+export function encodeEntryParts(
+  header: Omit<EntryHeader, 'etag' | 'plainLength'>,
+  body: { gzip: readonly Buffer[]; gzipLength: number; plainLength: number; etag: string },
+): Buffer {
+  const { etag } = body
   // The encoder holds itself to the decoder's rules: an entry it writes must never be one it rejects.
+  if (!ETAG.test(etag)) throw new TypeError(`ETag ${JSON.stringify(etag.slice(0, 64))} cannot be stored`)
   if (!EXECUTION_ID.test(header.queryExecutionId))
     throw new TypeError(
       `execution id ${JSON.stringify(header.queryExecutionId.slice(0, 64))} cannot be stored`,
     )
+  if (!(body.plainLength >= 0 && body.plainLength <= MAX_U32))
+    throw new TypeError(`a body of ${body.plainLength} bytes cannot be stored (at most ${MAX_U32})`)
   const problem = headerProblem(header)
   if (problem) throw new TypeError(`entry header: ${problem}`)
   const etagBytes = Buffer.from(etag, 'latin1')
   const idBytes = Buffer.from(header.queryExecutionId, 'latin1')
-  const out = Buffer.allocUnsafe(FIXED + 1 + etagBytes.length + 1 + idBytes.length + gzip.length)
+  const out = Buffer.allocUnsafe(FIXED + 1 + etagBytes.length + 1 + idBytes.length + body.gzipLength)
   out.writeUInt32BE(MAGIC, 0)
   out.writeUInt8(FORMAT, 4)
   out.writeUInt8(header.kind === 'error' ? 1 : 0, 5)
@@ -86,14 +106,18 @@ export function encodeEntry(header: Omit<EntryHeader, 'etag' | 'plainLength'>, b
   out.writeDoubleBE(header.dataScannedBytes, 34)
   out.writeDoubleBE(header.engineMs, 42)
   out.writeUInt32BE(header.rowCount, 50)
-  out.writeUInt32BE(body.length, 54)
+  out.writeUInt32BE(body.plainLength, 54)
   out.writeDoubleBE(header.known, 58)
   let at = FIXED
   out.writeUInt8(etagBytes.length, at++)
   at += etagBytes.copy(out, at)
   out.writeUInt8(idBytes.length, at++)
   at += idBytes.copy(out, at)
-  gzip.copy(out, at)
+  for (const piece of body.gzip) at += piece.copy(out, at)
+  if (at !== out.length)
+    throw new TypeError(
+      `gzip pieces hold ${at - (out.length - body.gzipLength)} bytes, not ${body.gzipLength}`,
+    )
   out.writeUInt32BE(checksum(out), CRC_AT)
   return out
 }

@@ -7,6 +7,9 @@ import { readYamlFile } from './yaml-file.ts'
 
 const DEFAULT_RESULT_REUSE_MINUTES = 60
 
+/** Request parameters the service reads itself; no catalog parameter may take their names. */
+export const RESERVED_PARAMETERS: readonly string[] = ['format']
+
 const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case (a-z, 0-9, _)')
 // Enum values are substituted into SQL text, so they must not be able to leave a literal or an identifier.
 const enumValue = z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'enum values may hold only letters, digits and _')
@@ -74,7 +77,14 @@ const querySchema = z.strictObject({
   tags: z.array(identifier).default([]),
   database: z.string().min(1).optional(),
   workgroup: z.string().min(1).optional(),
-  parameters: z.record(identifier, parameterSchema).default({}),
+  parameters: z
+    .record(
+      identifier.refine((name) => !RESERVED_PARAMETERS.includes(name), {
+        message: `is reserved for the service (${RESERVED_PARAMETERS.join(', ')}: the body format of a read)`,
+      }),
+      parameterSchema,
+    )
+    .default({}),
   ranges: z
     .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
     .default([]),

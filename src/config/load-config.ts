@@ -79,8 +79,10 @@ const envSchema = z.object({
   CACHE_BREAKER_OPEN_MS: intFromEnv(10, 600_000).default(1_000),
   POLL_INITIAL_DELAY_MS: intFromEnv(10, 60_000).default(500),
   POLL_MAX_INTERVAL_MS: intFromEnv(50, 60_000).default(5_000),
-  MAX_RESULT_ROWS: intFromEnv(1, 10_000_000).default(100_000),
-  MAX_RESULT_BYTES: intFromEnv(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  MAX_RESULT_ROWS: intFromEnv(1, 10_000_000).default(1_000_000),
+  MAX_RESULT_BYTES: intFromEnv(1024, 2 * 1024 * 1024 * 1024).optional(),
+  ATHENA_RESULT_READ: z.enum(['auto', 'api']).default('auto'),
+  S3_ENDPOINT: z.url().optional(),
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
   CACHE_PREFIX: z
@@ -140,6 +142,10 @@ export interface AppConfig {
     database: string
     catalog: string
     outputLocation: string | undefined
+    /** `auto`: a result longer than one GetQueryResults page is read from its CSV file in S3; `api`: paging only. */
+    resultRead: 'auto' | 'api'
+    /** S3 endpoint for result files; unset = ATHENA_ENDPOINT when that is set (one local endpoint serves both). */
+    s3Endpoint: string | undefined
     maxAttempts: number
     /** Longest an SDK call may take to connect (per attempt). */
     connectionTimeoutMs: number
@@ -160,7 +166,9 @@ export interface AppConfig {
     errorTtlSeconds: number
     pollInitialDelayMs: number
     pollMaxIntervalMs: number
+    /** MAX_RESULT_ROWS: a longer result is answered 413 (and that answer cached briefly). */
     maxRows: number
+    /** MAX_RESULT_BYTES: the plain body as sent, in any format; the deployment's default when unset. */
     maxResultBytes: number
   }
   /** Empty = reads are open (a warning is logged at start). */
@@ -208,6 +216,8 @@ export interface LoadConfigOptions {
   defaultLocalMinQueryMs?: number
   /** L1_TTL_MS when unset: on (1 s) for the Node server, off for Lambda. */
   defaultL1TtlMs?: number
+  /** MAX_RESULT_BYTES when unset (DEFAULT_MAX_RESULT_BYTES; Lambda: LAMBDA_MAX_RESULT_BYTES). */
+  defaultMaxResultBytes?: number
   /** LOG_LEVEL when unset (`info`; the one-off CLI commands use `warn`). */
   defaultLogLevel?: LogLevel
   /** Overrides CONFIG_DIR (the CLI's `--config-dir`). */
@@ -215,6 +225,17 @@ export interface LoadConfigOptions {
   /** Variables that must be set here (the Lambda handler: LAMBDA_REQUIRED_ENV). */
   requiredEnv?: readonly string[]
 }
+
+/**
+ * MAX_RESULT_BYTES of the Node server: bodies are built and sent as streams and stored compressed (a JSON body
+ * compresses about tenfold), so what this bounds is a download's size, not the server's memory.
+ */
+export const DEFAULT_MAX_RESULT_BYTES = 512 * 1024 * 1024
+/**
+ * MAX_RESULT_BYTES on Lambda: a streamed response may carry 200 MB (Lambda's response streaming limit); a client
+ * that does not accept gzip receives the plain body, so the plain body is what must fit.
+ */
+export const LAMBDA_MAX_RESULT_BYTES = 200 * 1000 * 1000
 
 /**
  * Parses and validates the environment once (the first, synchronous step of `loadSettings`, which adds the
@@ -252,6 +273,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
       database: e.ATHENA_DATABASE,
       catalog: e.ATHENA_CATALOG,
       outputLocation: e.ATHENA_OUTPUT_LOCATION,
+      resultRead: e.ATHENA_RESULT_READ,
+      s3Endpoint: e.S3_ENDPOINT ?? e.ATHENA_ENDPOINT,
       maxAttempts: e.ATHENA_MAX_ATTEMPTS,
       connectionTimeoutMs: e.ATHENA_CONNECTION_TIMEOUT_MS,
       requestTimeoutMs: e.ATHENA_REQUEST_TIMEOUT_MS,
@@ -264,7 +287,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
       pollInitialDelayMs: e.POLL_INITIAL_DELAY_MS,
       pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
       maxRows: e.MAX_RESULT_ROWS,
-      maxResultBytes: e.MAX_RESULT_BYTES,
+      maxResultBytes: e.MAX_RESULT_BYTES ?? options.defaultMaxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
     },
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],

@@ -1,12 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { requestGuardOf } from '../app.ts'
 import type { Deps } from '../build-deps.ts'
+import { EntryDecodeError } from '../cache/entry-codec.ts'
+import { errorMessage } from '../errors.ts'
 import { API_KEY_HEADER, KeyRing } from '../http/api-key-auth.ts'
 import { corsHeadersWithoutOrigin } from '../http/cors.ts'
+import { formatParameterOf, negotiateFormat } from '../http/formats.ts'
 import type { NodeListener } from '../http/request-guard.ts'
 import { prepareResult, resultHeaderPolicy } from '../http/result-response.ts'
 import { matchQueryRoute } from '../http/routes.ts'
 import type { ReadResult } from '../service/query-service.ts'
+import type { ResultFormat } from '../service/result-body.ts'
+
+/** An error of zlib's (its codes are `Z_…`). */
+export function isZlibError(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('Z_')
+}
 
 /**
  * Node server only: answers a GET for a query whose result is fresh in the cache (the in-process L1 tier, else
@@ -57,19 +68,43 @@ export function fastHitListener(
           },
           resultHeaders,
         )
-        if (prepared.body) prepared.headers['Content-Length'] = String(prepared.body.length)
         res.writeHead(prepared.status, prepared.headers)
       } catch (err) {
         // With the result at hand: a damaged entry is discarded as well as answered.
         guard.failNode(req, res, err, read)
         return
       }
-      res.end(prepared.body)
-      deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+      const { body } = prepared
+      const logged = () => deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+      if (body instanceof Readable) {
+        // A large plain body, inflated as the socket takes it; a failure mid-way (a damaged entry) ends the response
+        // short of its Content-Length, which every client reports as an error.
+        pipeline(body, res).then(logged, (err: unknown) => {
+          // zlib's errors mean the stored body is damaged (the entry is discarded); others, a client that left.
+          if (isZlibError(err))
+            guard.failNode(
+              req,
+              res,
+              new EntryDecodeError(`entry body does not inflate: ${errorMessage(err)}`),
+              read,
+            )
+          else res.destroy()
+        })
+        return
+      }
+      res.end(body)
+      logged()
     }
     const search = q < 0 ? '' : url.slice(q + 1)
-    const resolved = deps.service.tryResolve(name, search)
-    if (!resolved) return fallback(req, res)
+    const json = deps.service.tryResolve(name, search)
+    if (!json) return fallback(req, res)
+    let format: ResultFormat
+    try {
+      format = negotiateFormat(formatParameterOf(search), req.headers.accept)
+    } catch {
+      return fallback(req, res)
+    }
+    const resolved = deps.service.inFormat(json, format)
     const hot = deps.service.peekL1(resolved)
     if (hot) return respond(hot)
     // Returned, so that the guard also sees what fails after the lookup (in `respond` or in the fallback).

@@ -2,7 +2,7 @@ import type { Hono } from 'hono'
 import { handle, type LambdaContext } from 'hono/aws-lambda'
 import { createApp, requestGuardOf } from '../app.ts'
 import { buildDeps, type Deps } from '../build-deps.ts'
-import { LAMBDA_REQUIRED_ENV } from '../config/load-config.ts'
+import { LAMBDA_MAX_RESULT_BYTES, LAMBDA_REQUIRED_ENV } from '../config/load-config.ts'
 import { loadSettings } from '../config/settings.ts'
 import { AcpError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
@@ -26,6 +26,7 @@ async function init(): Promise<Handlers> {
   // Fail the first invocation loudly rather than serve from a per-container memory cache or the wrong workgroup.
   const settings = await loadSettings(process.env, {
     defaultEngine: 'athena',
+    defaultMaxResultBytes: LAMBDA_MAX_RESULT_BYTES,
     requiredEnv: LAMBDA_REQUIRED_ENV,
   })
   const logger = createLogger({ level: settings.logLevel, sync: true })

@@ -30,6 +30,7 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
   VALIDATION: { status: 400, slug: 'invalid-parameters', title: 'Invalid request parameters' },
   UNKNOWN_QUERY: { status: 404, slug: 'unknown-query', title: 'Unknown query' },
   NOT_FOUND: { status: 404, slug: 'not-found', title: 'Not found' },
+  NOT_ACCEPTABLE: { status: 406, slug: 'not-acceptable', title: 'Not acceptable' },
   UNAUTHORIZED: { status: 401, slug: 'missing-api-key', title: 'API key required' },
   FORBIDDEN: { status: 403, slug: 'forbidden', title: 'Forbidden' },
   CONFLICT: { status: 409, slug: 'conflict', title: 'Conflict' },

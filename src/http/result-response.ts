@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
 import type { Context } from 'hono'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { plainBody } from '../cache/entry-codec.ts'
@@ -6,6 +8,7 @@ import type { PendingResult, ReadResult } from '../service/query-service.ts'
 import { cachedErrorOf } from '../service/result-writer.ts'
 import { API_KEY_HEADER } from './api-key-auth.ts'
 import type { CorsHeadersWithoutOrigin } from './cors.ts'
+import { contentDisposition, FORMAT_MEDIA_TYPES } from './formats.ts'
 import { problemResponse, toProblem } from './problem.ts'
 
 const CACHE_STATUS_NAME = 'athena-cache-proxy'
@@ -52,8 +55,22 @@ export interface ResultHeaderPolicy {
   readonly vary: string
   /** Headers sent as they are on every result (the Node fast path's copy of what the CORS middleware adds). */
   readonly fixed: Readonly<Record<string, string>> | undefined
-  /** The plain JSON body of an entry, for clients that do not accept gzip. */
-  readonly plain: (entry: DecodedEntry) => Buffer
+  /** The plain body of an entry, for clients that do not accept gzip: whole when small, else inflated as sent. */
+  readonly plain: (entry: DecodedEntry) => Buffer | Readable
+}
+
+/**
+ * Bodies up to this size are inflated whole (and remembered by ETag, plain-bodies.ts); larger ones are inflated as
+ * they are sent, so a download for a client without gzip never holds its plain body in memory. gzip's own CRC-32
+ * then checks the bytes, at the end of the stream.
+ */
+export const INFLATE_WHOLE_MAX_BYTES = 1024 * 1024
+
+/** A large entry's plain body, inflated as it is read. */
+function inflating(entry: DecodedEntry): Readable {
+  const gunzip = createGunzip()
+  gunzip.end(entry.gzipBody)
+  return gunzip
 }
 
 /**
@@ -71,14 +88,20 @@ export function resultHeaderPolicy(options: {
   plainBodies?: PlainBodies | undefined
 }): ResultHeaderPolicy {
   const { plainBodies } = options
-  const vary = ['Accept-Encoding']
+  // Accept picks the body format (formats.ts): a JSON answer must not be reused for a CSV request.
+  const vary = ['Accept', 'Accept-Encoding']
   if (options.keyed) vary.push(API_KEY_HEADER)
   if (options.cors?.varyOrigin) vary.push('Origin')
   return {
     cacheControlPrefix: options.keyed ? 'private, max-age=' : 'public, max-age=',
     vary: vary.join(', '),
     fixed: options.cors?.headers,
-    plain: plainBodies ? (entry) => plainBodies.of(entry) : plainBody,
+    plain: (entry) =>
+      entry.plainLength > INFLATE_WHOLE_MAX_BYTES
+        ? inflating(entry)
+        : plainBodies
+          ? plainBodies.of(entry)
+          : plainBody(entry),
   }
 }
 
@@ -86,7 +109,8 @@ export function resultHeaderPolicy(options: {
 export interface PreparedResult {
   status: 200 | 304
   headers: Record<string, string>
-  body: Uint8Array | null
+  /** The bytes, or a stream of them (a large plain body); null for a 304. Content-Length is set either way. */
+  body: Uint8Array | Readable | null
 }
 
 /**
@@ -116,7 +140,7 @@ export function prepareResult(
     if (now >= entry.freshUntil && age <= maxAge) age = maxAge + 1
   }
   const headers: Record<string, string> = {
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': FORMAT_MEDIA_TYPES[read.format],
     'X-Cache': read.outcome,
     'Cache-Status': cacheStatus(read, maxAge - age),
     ETag: entry.etag,
@@ -129,6 +153,8 @@ export function prepareResult(
         : `cache;dur=${read.timings.cacheMs.toFixed(2)}, engine;dur=${read.timings.engineMs.toFixed(0)}`,
   }
   if (policy.fixed) Object.assign(headers, policy.fixed)
+  const disposition = contentDisposition(read.format, read.query)
+  if (disposition) headers['Content-Disposition'] = disposition
   // RFC 9110 §15.4.5: a 304 carries the Cache-Control, ETag and Vary the 200 would have (and Age, Cache-Status, …
   // so a revalidated copy's freshness is updated as the 200's would be, RFC 9111 §4.3.4).
   if (etagMatches(request.ifNoneMatch, entry.etag)) {
@@ -137,8 +163,10 @@ export function prepareResult(
   }
   if (acceptsGzip(request.acceptEncoding)) {
     headers['Content-Encoding'] = 'gzip'
+    headers['Content-Length'] = String(entry.gzipBody.length)
     return { status: 200, headers, body: entry.gzipBody }
   }
+  headers['Content-Length'] = String(entry.plainLength)
   return { status: 200, headers, body: policy.plain(entry) }
 }
 
@@ -159,7 +187,12 @@ export function resultResponse(
   // A Response with a plain header object rather than c.body(): on Node, @hono/node-server then writes status,
   // headers and bytes straight to the socket without building a Headers instance (a measurable share of a hit).
   // Buffers from ioredis and zlib are backed by plain ArrayBuffers; the cast only narrows ArrayBufferLike.
-  return new Response(prepared.body as Uint8Array<ArrayBuffer> | null, {
+  const body =
+    prepared.body instanceof Readable
+      ? // Node's web streams and the fetch types' ReadableStream are the same object, typed apart.
+        (Readable.toWeb(prepared.body) as unknown as ReadableStream<Uint8Array<ArrayBuffer>>)
+      : (prepared.body as Uint8Array<ArrayBuffer> | null)
+  return new Response(body, {
     status: prepared.status,
     headers: prepared.headers,
   })

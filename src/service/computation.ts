@@ -287,7 +287,7 @@ export class Computation {
         ...(startedAt !== undefined ? { startedAt } : {}),
         ...(expectedMs !== undefined ? { expectedMs } : {}),
       })
-      return await writer.collectFinished(resolved, execution, known, expectedMs)
+      return await writer.collectFinished(resolved, execution, known, expectedMs, signal)
     } catch (err) {
       await writer.cacheUserError(resolved, err, known)
       throw err

@@ -5,6 +5,7 @@ import { type InvalidationMode, stampWrite } from '../cache/generations.ts'
 import { UnknownQueryError, ValidationError } from '../errors.ts'
 import type { CanonicalParams, RawParams } from './parameters.ts'
 import type { QueryService } from './query-service.ts'
+import { RESULT_FORMATS } from './result-body.ts'
 
 const parameterValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
 
@@ -87,7 +88,11 @@ export class Invalidator {
       const { field, dropPrefixes } = stampWrite(mode, keys.entryId(resolved.key))
       stamps = await store.writeStamp([keys.generations(resolved.def.name)], field, dropPrefixes)
       // The stamp already hides it; deleting frees the memory now rather than at its expiry.
-      if (mode === 'delete') await store.delete([resolved.key])
+      if (mode === 'delete')
+        await store.delete([
+          resolved.key,
+          ...RESULT_FORMATS.filter((f) => f !== 'json').map((f) => keys.variant(resolved.key, f)),
+        ])
       result = {
         scope: 'entry',
         mode,

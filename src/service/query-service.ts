@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { AthenaRunner } from '../athena/athena-runner.ts'
 import { sleep } from '../athena/poll-until-done.ts'
+import type { ResultReader } from '../athena/result-reader.ts'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import { decideCacheAction, freshnessAt } from '../cache/cache-policy.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
@@ -20,6 +21,7 @@ import {
 import { Computation } from './computation.ts'
 import { EntryLookup } from './entry-lookup.ts'
 import { ExecutionRegistry } from './execution-registry.ts'
+import { FormatReads } from './format-reads.ts'
 import type { RawParams } from './parameters.ts'
 import {
   type BackgroundMode,
@@ -31,6 +33,7 @@ import {
   type ResolvedQuery,
 } from './read-result.ts'
 import { RequestResolver } from './request-resolver.ts'
+import type { ResultFormat } from './result-body.ts'
 import { ResultWriter } from './result-writer.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
 import type { UsageRecorder } from './usage.ts'
@@ -48,6 +51,8 @@ export interface QueryServiceOptions {
   catalog: Catalog
   store: CacheStore
   runner: AthenaRunner
+  /** Reads finished executions' rows (result files from S3 when they span pages). */
+  reader: ResultReader
   keys: CacheKeys
   history: RuntimeHistory
   logger: Logger
@@ -91,6 +96,7 @@ export class QueryService {
   private readonly lookup: EntryLookup
   private readonly computation: Computation
   private readonly registry: ExecutionRegistry
+  private readonly formats: FormatReads
   private readonly now: () => number
 
   constructor(private readonly o: QueryServiceOptions) {
@@ -114,6 +120,8 @@ export class QueryService {
       store,
       keys,
       runner,
+      reader: o.reader,
+      limits: runner.limits,
       lookup: this.lookup,
       history: o.history,
       logger,
@@ -145,6 +153,13 @@ export class QueryService {
       queryTimeoutMs: o.queryTimeoutMs,
       background: o.background,
       usage: o.usage,
+      now,
+    })
+    this.formats = new FormatReads({
+      lookup: this.lookup,
+      writer,
+      recompute: (json, known) => this.computation.computeShared(json, known),
+      timeoutMs: o.queryTimeoutMs,
       now,
     })
   }
@@ -224,9 +239,17 @@ export class QueryService {
     return this.computation.computeShared(resolved, known)
   }
 
+  /** The read of a resolution in a body format (its own entry, rendered from the JSON entry's execution). */
+  inFormat(resolved: ResolvedQuery, format: ResultFormat): ResolvedQuery {
+    return this.resolver.inFormat(resolved, format)
+  }
+
   /** Answers a resolved read from cache when it can, from the engine when it must. */
   async readResolved(resolved: ResolvedQuery, options: { preferAsync?: boolean } = {}): Promise<ReadOutcome> {
-    const read = await this.readUncounted(resolved, options)
+    const read =
+      resolved.format === 'json'
+        ? await this.readUncounted(resolved, options)
+        : await this.formats.read(resolved, (json) => this.readUncounted(json, options))
     if (read.kind === 'entry') this.o.usage?.read(resolved.member, read.outcome, read.entry.dataScannedBytes)
     return read
   }

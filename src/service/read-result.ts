@@ -2,6 +2,7 @@ import type { QueryIdentity } from '../cache/cache-key.ts'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
 import type { QueryDef } from '../config/catalog.ts'
 import type { CanonicalParams } from './parameters.ts'
+import type { ResultFormat } from './result-body.ts'
 
 /**
  * How a read was answered: `HIT` fresh from cache, `STALE` stale (a refresh runs, or the refresh failed), `MISS`
@@ -19,6 +20,10 @@ export interface ResolvedQuery {
   member: string
   /** The stamp hash of the query and the fields of it that concern this entry (see generations.ts). */
   stamps: { hashKey: string; fields: readonly string[] }
+  /** The body format; `json` is the entry computations write, the others are rendered from its execution. */
+  format: ResultFormat
+  /** For another format: the JSON read it is rendered from (same query, parameters and stamps). */
+  json?: ResolvedQuery
 }
 
 /** A read answered with an entry. */
@@ -29,6 +34,8 @@ export interface ReadResult {
   key: string
   query: string
   def: QueryDef
+  /** The body format of `entry`. */
+  format: ResultFormat
   /** Time spent in the cache lookup and (on a miss) in the engine, for Server-Timing and logs. */
   timings: { cacheMs: number; engineMs?: number }
 }
@@ -61,6 +68,7 @@ export function entryResult(
     key: resolved.key,
     query: resolved.def.name,
     def: resolved.def,
+    format: resolved.format,
     timings,
   }
 }

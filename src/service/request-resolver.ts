@@ -5,6 +5,7 @@ import type { Catalog } from '../config/catalog.ts'
 import { UnknownQueryError } from '../errors.ts'
 import { parseParameters, type RawParams } from './parameters.ts'
 import type { ResolvedQuery } from './read-result.ts'
+import type { ResultFormat } from './result-body.ts'
 import { popularityMember } from './usage.ts'
 
 /** Resolutions remembered per exact query string, at most. */
@@ -62,6 +63,9 @@ export class RequestResolver {
     sizeCalculation: (resolved, memoKey) => memoSize(memoKey, resolved),
   })
 
+  /** Other-format reads of a resolution, living exactly as long as it does (the memo bounds them). */
+  private readonly variants = new WeakMap<ResolvedQuery, Partial<Record<ResultFormat, ResolvedQuery>>>()
+
   constructor(
     private readonly o: { catalog: Catalog; keys: CacheKeys; database: string; workgroup: string },
   ) {}
@@ -70,7 +74,9 @@ export class RequestResolver {
   resolve(name: string, raw: RawParams): ResolvedQuery {
     const def = this.o.catalog.queries.get(name)
     if (!def) throw new UnknownQueryError(name)
-    const params = parseParameters(def, raw)
+    // The service's own parameters (the body format) are not the query's; the catalog cannot declare them.
+    const { format: _format, ...queryRaw } = raw
+    const params = parseParameters(def, queryRaw)
     const identity: QueryIdentity = {
       query: def.name,
       sqlHash: def.sqlHash,
@@ -90,7 +96,29 @@ export class RequestResolver {
         hashKey: this.o.keys.generations(def.name),
         fields: generationFields(this.o.keys.entryId(key)),
       },
+      format: 'json',
     }
+  }
+
+  /**
+   * The read of `resolved` in another body format: its own entry key, the same stamps (an invalidation of the JSON
+   * entry reaches it), remembered per resolution so a memoised read costs no allocation.
+   */
+  inFormat(resolved: ResolvedQuery, format: ResultFormat): ResolvedQuery {
+    if (format === resolved.format) return resolved
+    const json = resolved.json ?? resolved
+    if (format === 'json') return json
+    let forms = this.variants.get(json)
+    if (!forms) {
+      forms = {}
+      this.variants.set(json, forms)
+    }
+    let variant = forms[format]
+    if (!variant) {
+      variant = { ...json, format, key: this.o.keys.variant(json.key, format), json }
+      forms[format] = variant
+    }
+    return variant
   }
 
   /**

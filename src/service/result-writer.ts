@@ -1,15 +1,23 @@
 import type { QueryExecution } from '@aws-sdk/client-athena'
 import type { Logger } from 'pino'
-import { type AthenaRunner, executionStats, hasHeaderRow, tooLarge } from '../athena/athena-runner.ts'
+import { type AthenaRunner, executionStats } from '../athena/athena-runner.ts'
 import { sleep } from '../athena/poll-until-done.ts'
 import type { JsonValue } from '../athena/result-converter.ts'
+import type { ResultReader } from '../athena/result-reader.ts'
 import { type CacheKeys, canonicalJson } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import { type DecodedEntry, decodeEntry, encodeEntry, plainBody } from '../cache/entry-codec.ts'
+import {
+  type DecodedEntry,
+  decodeEntry,
+  encodeEntry,
+  encodeEntryParts,
+  plainBody,
+} from '../cache/entry-codec.ts'
 import { validityOf } from '../cache/generations.ts'
-import { errorMessage, QueryFailedError, ResultTooLargeError } from '../errors.ts'
+import { ExecutionGoneError, errorMessage, QueryFailedError, ResultTooLargeError } from '../errors.ts'
 import type { EntryLookup } from './entry-lookup.ts'
 import type { ResolvedQuery } from './read-result.ts'
+import { type BodyLimits, ResultBody } from './result-body.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
 import type { UsageRecorder } from './usage.ts'
 
@@ -24,6 +32,10 @@ export interface ResultWriterOptions {
   store: CacheStore
   keys: CacheKeys
   runner: AthenaRunner
+  /** Reads a finished execution's rows (first page, result file, or paging). */
+  reader: ResultReader
+  /** MAX_RESULT_ROWS and MAX_RESULT_BYTES (the plain body as sent). */
+  limits: BodyLimits
   lookup: EntryLookup
   history: RuntimeHistory
   logger: Logger
@@ -34,8 +46,8 @@ export interface ResultWriterOptions {
 }
 
 /**
- * Turns a finished execution into the stored entry: fetches its rows once (one collector per execution across
- * processes), builds the JSON body, encodes the entry (gzip once) and stores it — unless an invalidation happened
+ * Turns a finished execution into the stored entry: reads its rows once (one collector per execution across
+ * processes) straight into the body, compressed as it is built (result-body.ts), and stores it — unless an invalidation happened
  * while it ran, in which case it is stored only where nothing is.
  */
 export class ResultWriter {
@@ -47,6 +59,7 @@ export class ResultWriter {
     execution: QueryExecution,
     known: number,
     expectedMs?: number,
+    signal?: AbortSignal,
   ): Promise<DecodedEntry> {
     const { store, keys, lookup } = this.o
     const id = execution.QueryExecutionId ?? ''
@@ -74,29 +87,22 @@ export class ResultWriter {
       }
     }
     const { def, params, key } = resolved
-    const { columns, rows } = await this.o.runner.fetchResults(id, { hasHeaderRow: hasHeaderRow(execution) })
     const stats = executionStats(execution, 0)
+    const body = new ResultBody('json', this.o.limits, id)
+    const source = await this.readInto(body, execution, signal)
     const computedAt = this.o.now()
     const freshUntil = computedAt + def.ttlSeconds * 1000
     const staleUntil = freshUntil + def.staleSeconds * 1000
-    const body = {
-      columns,
-      rows,
-      meta: {
-        query: def.name,
-        parameters: JSON.parse(canonicalJson(params)) as JsonValue,
-        rowCount: rows.length,
-        queryExecutionId: id,
-        dataScannedBytes: stats.dataScannedBytes,
-        computedAt: new Date(computedAt).toISOString(),
-        expiresAt: new Date(freshUntil).toISOString(),
-      },
-    }
-    const json = Buffer.from(JSON.stringify(body))
-    // The limit is on the body as sent (fetchResults stopped early on the rows alone).
-    if (json.length > this.o.runner.limits.maxResultBytes)
-      throw tooLarge(this.o.runner.limits.maxResultBytes, id)
-    const buf = encodeEntry(
+    const encoded = await body.finish({
+      query: def.name,
+      parameters: JSON.parse(canonicalJson(params)) as JsonValue,
+      queryExecutionId: id,
+      dataScannedBytes: stats.dataScannedBytes,
+      computedAt: new Date(computedAt).toISOString(),
+      expiresAt: new Date(freshUntil).toISOString(),
+    })
+    const rows = body.rows
+    const buf = encodeEntryParts(
       {
         kind: 'result',
         computedAt,
@@ -104,11 +110,11 @@ export class ResultWriter {
         staleUntil,
         dataScannedBytes: stats.dataScannedBytes,
         engineMs: stats.engineMs,
-        rowCount: rows.length,
+        rowCount: rows,
         queryExecutionId: id,
         known,
       },
-      json,
+      encoded,
     )
     this.o.usage?.executionCollected(stats.dataScannedBytes, stats.reusedPreviousResult)
     const generations = await lookup.generations(resolved)
@@ -134,11 +140,86 @@ export class ResultWriter {
         athenaTotalMs: stats.totalMs,
         reusedPreviousResult: stats.reusedPreviousResult,
         expectedMs,
-        rows: rows.length,
+        rows,
+        read: source,
+        bytes: encoded.plainLength,
+        storedBytes: buf.length,
       },
       'query computed',
     )
     return entry
+  }
+
+  /** Reads an execution's rows into a body; the body is discarded (its memory freed) when the read fails. */
+  private async readInto(body: ResultBody, execution: QueryExecution, signal?: AbortSignal) {
+    try {
+      return await this.o.reader.read(execution, body, signal)
+    } catch (err) {
+      body.discard()
+      throw err
+    }
+  }
+
+  /**
+   * Renders a result in another format (`resolved.format`) from the execution of its JSON entry `json`, and stores
+   * it with that entry's times and stamp: it is as fresh as the JSON entry, and invalidated with it. No query runs:
+   * the rows are read again from the execution's result (a file in S3 the engine keeps), not computed again.
+   */
+  async renderFormat(
+    resolved: ResolvedQuery,
+    json: DecodedEntry,
+    signal?: AbortSignal,
+  ): Promise<DecodedEntry> {
+    const id = json.queryExecutionId
+    const execution = await this.o.runner.describe(id, signal)
+    if (execution.Status?.State !== 'SUCCEEDED')
+      throw new ExecutionGoneError(id, {
+        cause: new Error(`execution ${id} is ${execution.Status?.State ?? 'in no state'}`),
+      })
+    const body = new ResultBody(resolved.format, this.o.limits, id)
+    const source = await this.readInto(body, execution, signal)
+    const encoded = await body.finish({
+      query: resolved.def.name,
+      parameters: null,
+      queryExecutionId: id,
+      dataScannedBytes: json.dataScannedBytes,
+      computedAt: new Date(json.computedAt).toISOString(),
+      expiresAt: new Date(json.freshUntil).toISOString(),
+    })
+    const buf = encodeEntryParts(
+      {
+        kind: 'result',
+        computedAt: json.computedAt,
+        freshUntil: json.freshUntil,
+        staleUntil: json.staleUntil,
+        dataScannedBytes: json.dataScannedBytes,
+        engineMs: json.engineMs,
+        rowCount: body.rows,
+        queryExecutionId: id,
+        known: json.known,
+      },
+      encoded,
+    )
+    const ttlMs = json.staleUntil + resolved.def.staleIfErrorSeconds * 1000 - this.o.now()
+    if (ttlMs > 0)
+      await this.o.store.set(resolved.key, buf, ttlMs).catch((err: unknown) => {
+        this.o.logger.warn(
+          { err: errorMessage(err), key: resolved.key },
+          'cache write failed; served uncached',
+        )
+      })
+    this.o.logger.info(
+      {
+        query: resolved.def.name,
+        key: resolved.key,
+        format: resolved.format,
+        queryExecutionId: id,
+        rows: body.rows,
+        read: source,
+      },
+      'result rendered',
+    )
+    return decodeEntry(buf)
   }
 
   /**
