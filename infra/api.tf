@@ -5,8 +5,15 @@
 #   OPTIONS /analytics          CORS preflight (MOCK, no key)
 #   ANY     /{proxy+}           API key -> Lambda (/queries/*, /executions/*, /health, /openapi.json, admin routes)
 #   OPTIONS /{proxy+}           CORS preflight (MOCK, no key)
+#
+# The two Lambda integrations stream the function's response by default (api_response_streaming): their URI,
+# transfer mode and timeout are set by terraform_data.lambda_integration, since hashicorp/aws 5.x has no attribute
+# for them (docs/decisions/011-api-response-streaming.md).
 
-# The REST API. Binary media types */* let the Lambda's base64 gzip bodies through as bytes.
+# The REST API. Binary media types */* let the buffered Lambda's base64 gzip bodies (isBase64Encoded) through as
+# bytes; a streamed response is passed as bytes without them, so they only matter with api_response_streaming off,
+# and are kept either way (one request encoding for the service, a working fallback). With */* every request is
+# "binary", so the MOCK integrations convert it to text (content_handling) for their request template to apply.
 resource "aws_api_gateway_rest_api" "analytics_api" {
   name               = local.name
   description        = "Analytics API (athena-cache-proxy): cached Athena query results for dashboards"
@@ -58,7 +65,15 @@ resource "aws_api_gateway_integration" "analytics_api" {
   http_method             = aws_api_gateway_method.analytics_api.http_method
   integration_http_method = "POST"
   type                    = "AWS_PROXY"
-  uri                     = aws_lambda_function.analytics_api.invoke_arn
+
+  # Creation baseline only: the URI, transfer mode and timeout the API serves are local.lambda_integration's, set by
+  # terraform_data.lambda_integration after every create or update of this integration (provider 5.x cannot).
+  uri                  = aws_lambda_function.analytics_api.invoke_arn
+  timeout_milliseconds = 29000
+
+  lifecycle {
+    ignore_changes = [uri, timeout_milliseconds]
+  }
 }
 
 # OPTIONS /analytics: CORS preflight, answered by API Gateway itself (no key: browsers never send one here).
@@ -75,6 +90,10 @@ resource "aws_api_gateway_integration" "analytics_api_options" {
   resource_id = aws_api_gateway_resource.analytics_api.id
   http_method = aws_api_gateway_method.analytics_api_options.http_method
   type        = "MOCK"
+
+  # binary_media_types */* makes every request binary, and a binary request skips the request template: the MOCK
+  # would get no statusCode and answer 500. Converted to text, the template applies.
+  content_handling = "CONVERT_TO_TEXT"
 
   request_templates = {
     "application/json" = jsonencode({ statusCode = 200 })
@@ -137,7 +156,15 @@ resource "aws_api_gateway_integration" "proxy" {
   http_method             = aws_api_gateway_method.proxy.http_method
   integration_http_method = "POST"
   type                    = "AWS_PROXY"
-  uri                     = aws_lambda_function.analytics_api.invoke_arn
+
+  # Creation baseline only: the URI, transfer mode and timeout the API serves are local.lambda_integration's, set by
+  # terraform_data.lambda_integration after every create or update of this integration (provider 5.x cannot).
+  uri                  = aws_lambda_function.analytics_api.invoke_arn
+  timeout_milliseconds = 29000
+
+  lifecycle {
+    ignore_changes = [uri, timeout_milliseconds]
+  }
 }
 
 # OPTIONS /{proxy+}: CORS preflight (an explicit OPTIONS method takes precedence over ANY).
@@ -154,6 +181,9 @@ resource "aws_api_gateway_integration" "proxy_options" {
   resource_id = aws_api_gateway_resource.proxy.id
   http_method = aws_api_gateway_method.proxy_options.http_method
   type        = "MOCK"
+
+  # As on OPTIONS /analytics: the request template applies only to text.
+  content_handling = "CONVERT_TO_TEXT"
 
   request_templates = {
     "application/json" = jsonencode({ statusCode = 200 })
@@ -187,8 +217,77 @@ resource "aws_api_gateway_integration_response" "proxy_options" {
   depends_on = [aws_api_gateway_integration.proxy_options]
 }
 
+# --- Lambda integrations: URI, transfer mode, timeout ----------------------------------------------------------
+
+# hashicorp/aws 5.x cannot set an integration's responseTransferMode (nor a timeout above 300 s), so this applies
+# local.lambda_integration with the AWS CLI, after every create, update or replacement of a Lambda integration
+# (replace_triggered_by) and whenever the wanted values change (triggers_replace). Three calls, each leaving a state
+# API Gateway accepts: the timeout to 29 s, valid in both modes (BUFFERED allows no more without a quota increase);
+# URI and mode in one call (a Lambda STREAM integration needs the streaming URI); the timeout wanted (AWS documents
+# that switching to STREAM drops a custom timeout). The deployment depends on it. With hashicorp/aws >= 6 these
+# become the integrations' own uri, response_transfer_mode and timeout_milliseconds (see decision 011).
+resource "terraform_data" "lambda_integration" {
+  for_each = {
+    analytics_api = aws_api_gateway_integration.analytics_api
+    proxy         = aws_api_gateway_integration.proxy
+  }
+
+  triggers_replace = {
+    region      = var.region
+    rest_api_id = each.value.rest_api_id
+    resource_id = each.value.resource_id
+    http_method = each.value.http_method
+    wanted      = local.lambda_integration
+  }
+
+  input = local.lambda_integration
+
+  provisioner "local-exec" {
+    environment = {
+      REGION      = var.region
+      REST_API_ID = each.value.rest_api_id
+      RESOURCE_ID = each.value.resource_id
+      HTTP_METHOD = each.value.http_method
+      PATCH_TIMEOUT_BOTH_MODES = jsonencode([
+        { op = "replace", path = "/timeoutInMillis", value = "29000" },
+      ])
+      # Into STREAM the URI changes first, out of it the mode.
+      PATCH_URI_AND_MODE = jsonencode(local.lambda_integration.response_transfer_mode == "STREAM" ? [
+        { op = "replace", path = "/uri", value = local.lambda_integration.uri },
+        { op = "replace", path = "/responseTransferMode", value = "STREAM" },
+        ] : [
+        { op = "replace", path = "/responseTransferMode", value = "BUFFERED" },
+        { op = "replace", path = "/uri", value = local.lambda_integration.uri },
+      ])
+      PATCH_TIMEOUT = jsonencode([
+        { op = "replace", path = "/timeoutInMillis", value = tostring(local.lambda_integration.timeout_milliseconds) },
+      ])
+    }
+    command = <<-EOT
+      set -eu
+      patch() {
+        aws apigateway update-integration --region "$REGION" --rest-api-id "$REST_API_ID" \
+          --resource-id "$RESOURCE_ID" --http-method "$HTTP_METHOD" --patch-operations "$1" >/dev/null
+      }
+      patch "$PATCH_TIMEOUT_BOTH_MODES"
+      patch "$PATCH_URI_AND_MODE"
+      patch "$PATCH_TIMEOUT"
+    EOT
+  }
+
+  lifecycle {
+    replace_triggered_by = [aws_api_gateway_integration.analytics_api, aws_api_gateway_integration.proxy]
+
+    precondition {
+      condition     = var.sync_deadline_ms + 1000 <= local.lambda_integration.timeout_milliseconds
+      error_message = "sync_deadline_ms must be at least 1000 below the integration timeout (29000 buffered, lambda_timeout_seconds * 1000 streamed), or requests are cut before they answer 202."
+    }
+  }
+}
+
 # Errors API Gateway answers itself (missing/wrong key 403, quota 429, validator 400, 5xx) carry the CORS origin
-# too, so a browser sees the status instead of an opaque CORS failure.
+# too, so a browser sees the status instead of an opaque CORS failure. They have no integration, so no content
+# handling: API Gateway renders its own (default) body and only these headers are added.
 resource "aws_api_gateway_gateway_response" "cors" {
   for_each = toset(["DEFAULT_4XX", "DEFAULT_5XX"])
 
@@ -204,7 +303,10 @@ resource "aws_api_gateway_gateway_response" "cors" {
 # --- Deployment, stage, logging ----------------------------------------------------------------------------------
 
 # A new deployment whenever anything it serves changes: the hash covers every resource, method, integration,
-# response and the validator (a test checks the list is complete and names only declared resources).
+# response and the validator (a test checks the list is complete and names only declared resources), and the
+# URI/mode/timeout applied to the Lambda integrations. Of those two integrations it hashes everything but the
+# attributes terraform_data.lambda_integration owns, which read back differently from their creation values and
+# would otherwise redeploy once more on the next apply.
 resource "aws_api_gateway_deployment" "analytics_api" {
   rest_api_id = aws_api_gateway_rest_api.analytics_api.id
   description = "Managed by Terraform"
@@ -216,24 +318,28 @@ resource "aws_api_gateway_deployment" "analytics_api" {
       aws_api_gateway_resource.proxy,
       aws_api_gateway_request_validator.analytics_api,
       aws_api_gateway_method.analytics_api,
-      aws_api_gateway_integration.analytics_api,
+      { for k, v in aws_api_gateway_integration.analytics_api : k => v if !contains(["uri", "timeout_milliseconds"], k) },
       aws_api_gateway_method.analytics_api_options,
       aws_api_gateway_integration.analytics_api_options,
       aws_api_gateway_method_response.analytics_api_options,
       aws_api_gateway_integration_response.analytics_api_options,
       aws_api_gateway_method.proxy,
-      aws_api_gateway_integration.proxy,
+      { for k, v in aws_api_gateway_integration.proxy : k => v if !contains(["uri", "timeout_milliseconds"], k) },
       aws_api_gateway_method.proxy_options,
       aws_api_gateway_integration.proxy_options,
       aws_api_gateway_method_response.proxy_options,
       aws_api_gateway_integration_response.proxy_options,
       aws_api_gateway_gateway_response.cors,
+      terraform_data.lambda_integration,
     ]))
   }
 
   lifecycle {
     create_before_destroy = true
   }
+
+  # The stage must never be deployed from an integration not yet patched.
+  depends_on = [terraform_data.lambda_integration]
 }
 
 # Execution logs: API Gateway writes them to this name; created here so they get a retention.
@@ -242,7 +348,7 @@ resource "aws_cloudwatch_log_group" "api_execution" {
   retention_in_days = var.log_retention_days
 }
 
-# Access logs: one JSON line per request (which key, status, latency, Lambda latency).
+# Access logs: one JSON line per request (which key, status, latency, Lambda latency, transfer mode).
 resource "aws_cloudwatch_log_group" "api_access" {
   name              = "/aws/apigateway/${local.name}/access"
   retention_in_days = var.log_retention_days
@@ -269,6 +375,8 @@ resource "aws_api_gateway_stage" "analytics_api" {
       responseLatency    = "$context.responseLatency"
       integrationLatency = "$context.integrationLatency"
       errorMessage       = "$context.error.message"
+      # BUFFERED or STREAMED per request: what the integrations really do, which provider 5.x cannot read back.
+      responseTransferMode = "$context.integration.responseTransferMode"
     })
   }
 
@@ -353,7 +461,8 @@ resource "aws_api_gateway_usage_plan_key" "admin" {
   usage_plan_id = aws_api_gateway_usage_plan.analytics_api.id
 }
 
-# API Gateway may invoke the function, from this API's stage only.
+# API Gateway may invoke the function, from this API's stage only. lambda:InvokeFunction covers the streamed
+# integrations too: Lambda's API reference names it as the permission InvokeWithResponseStream requires.
 resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowInvokeFromApiGateway"
   action        = "lambda:InvokeFunction"

@@ -83,12 +83,21 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["arn:${local.partition}:s3:::${var.data_bucket_name}"]
   }
 
-  # Query results: Athena writes them (multipart for large ones) and reads them back for GetQueryResults.
+  # Reading query results under the results prefix, and nothing else of the bucket: Athena reads them back for
+  # GetQueryResults with the caller's credentials, and the service reads <execution id>.csv (with Range) and the
+  # optional <execution id>.csv.metadata at the execution's OutputLocation itself. (HeadObject would need no more.)
   statement {
-    sid    = "ResultsObjects"
+    sid       = "ResultsRead"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.athena_results.arn}/${local.results_prefix}*"]
+  }
+
+  # Athena writes the results with the caller's credentials (multipart for large ones), under the same prefix.
+  statement {
+    sid    = "ResultsWrite"
     effect = "Allow"
     actions = [
-      "s3:GetObject",
       "s3:PutObject",
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
@@ -96,6 +105,8 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_s3_bucket.athena_results.arn}/${local.results_prefix}*"]
   }
 
+  # Athena's bucket-level calls on the output location. ListBucket also makes S3 answer a missing key (the optional
+  # .csv.metadata) with 404 instead of 403, so the service can tell "absent" from "denied".
   statement {
     sid    = "ResultsBucket"
     effect = "Allow"

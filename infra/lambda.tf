@@ -1,5 +1,7 @@
 # The service's Lambda (src/entry/lambda.ts, bundled by npm run build): API Gateway proxy events go to the Hono app,
-# {"action":"prewarm"|"invalidate",...} events (EventBridge Scheduler, data pipelines) to the operations.
+# {"action":"prewarm"|"invalidate",...} events (EventBridge Scheduler, data pipelines) to the operations. Both
+# handlers serve both kinds of event: index.streamingHandler (api_response_streaming, the default) writes API
+# Gateway's streaming prelude and the body to the response stream, index.handler returns the buffered proxy result.
 
 # Created before the function so Lambda never creates it without a retention.
 resource "aws_cloudwatch_log_group" "lambda" {
@@ -14,7 +16,7 @@ resource "aws_lambda_function" "analytics_api" {
 
   runtime       = "nodejs22.x"
   architectures = ["arm64"]
-  handler       = "index.handler"
+  handler       = local.lambda_handler
 
   filename         = local.lambda_zip_path
   source_code_hash = filebase64sha256(local.lambda_zip_path)

@@ -18,7 +18,8 @@ locals {
     ManagedBy   = "terraform"
   })
 
-  # The artifact of npm run build: index.mjs (handler index.handler) + wrangler-free-config/*.yaml.
+  # The artifact of npm run build: index.mjs (handlers index.handler and index.streamingHandler) +
+  # wrangler-free-config/*.yaml.
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../dist/lambda.zip")
   function_name   = local.name
   # Where the config files are inside the artifact (the function code is unpacked to /var/task).
@@ -52,6 +53,18 @@ locals {
     schedule      = local.prewarm_schedule.name
     scheduledTime = "<aws.scheduler.scheduled-time>"
   }), "\\u003c", "<"), "\\u003e", ">")
+
+  # How API Gateway calls the Lambda (every AWS_PROXY integration). Streamed: InvokeWithResponseStream (its own URI,
+  # which provider 5.x has no attribute for), the handler wrapped in awslambda.streamifyResponse, and an integration
+  # timeout equal to the Lambda's, so that API Gateway and the function give up together. Buffered: Invoke, the
+  # plain handler and API Gateway's default 29 s. A terraform_data in api.tf applies uri, mode and timeout
+  # (docs/decisions/011-api-response-streaming.md).
+  lambda_handler = var.api_response_streaming ? "index.streamingHandler" : "index.handler"
+  lambda_integration = {
+    uri                    = var.api_response_streaming ? "arn:${local.partition}:apigateway:${var.region}:lambda:path/2021-11-15/functions/${aws_lambda_function.analytics_api.arn}/response-streaming-invocations" : aws_lambda_function.analytics_api.invoke_arn
+    response_transfer_mode = var.api_response_streaming ? "STREAM" : "BUFFERED"
+    timeout_milliseconds   = var.api_response_streaming ? var.lambda_timeout_seconds * 1000 : 29000
+  }
 
   # CORS: the original article's headers, plus the two request headers the service reads (Prefer: respond-async,
   # If-None-Match) so browsers may send them.

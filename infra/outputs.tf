@@ -21,6 +21,15 @@ output "api_key_value" {
   sensitive   = true
 }
 
+output "api_lambda_integration" {
+  description = "How API Gateway calls the Lambda: response transfer mode (STREAM or BUFFERED), integration timeout in ms, and the function's handler (api_response_streaming)."
+  value = {
+    response_transfer_mode = local.lambda_integration.response_transfer_mode
+    timeout_milliseconds   = local.lambda_integration.timeout_milliseconds
+    handler                = aws_lambda_function.analytics_api.handler
+  }
+}
+
 output "redis_endpoint" {
   description = "Primary endpoint of the serverless cache (host:port, TLS; reachable from the Lambda's security group only)."
   value       = "${aws_elasticache_serverless_cache.redis.endpoint[0].address}:${aws_elasticache_serverless_cache.redis.endpoint[0].port}"

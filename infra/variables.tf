@@ -69,6 +69,12 @@ variable "cors_origin" {
   }
 }
 
+variable "api_response_streaming" {
+  type        = bool
+  description = "Stream the Lambda's responses through API Gateway (responseTransferMode STREAM, InvokeWithResponseStream, handler index.streamingHandler): bodies up to Lambda's 200 MB instead of 6 MB, an integration timeout of lambda_timeout_seconds instead of 29 s. false = BUFFERED, invoke_arn, index.handler (the service answers 413 for a body over 6 MB). Either way apply needs the AWS CLI (docs/decisions/011-api-response-streaming.md)."
+  default     = true
+}
+
 variable "throttle_rate_limit" {
   type        = number
   description = "Usage plan steady-state request rate (requests per second) for the API key."
@@ -160,7 +166,7 @@ variable "lambda_memory_mb" {
 
 variable "lambda_timeout_seconds" {
   type        = number
-  description = "Lambda timeout in seconds. API requests stop waiting at SYNC_DEADLINE_MS (202 + execution); prewarm runs use the rest of the invocation, so allow a few minutes."
+  description = "Lambda timeout in seconds, and with api_response_streaming also API Gateway's integration timeout (the two end together). API requests stop waiting at SYNC_DEADLINE_MS (202 + execution), then stream the body (beyond 10 MB at about 2 MB/s); prewarm runs use the rest of the invocation. So allow a few minutes."
   default     = 300
 
   validation {
@@ -204,12 +210,14 @@ variable "log_level" {
 
 variable "sync_deadline_ms" {
   type        = number
-  description = "SYNC_DEADLINE_MS: how long a request waits for a miss before answering 202 + /executions/{id}. Must stay below API Gateway's 29 s integration timeout."
+  description = "SYNC_DEADLINE_MS: how long a request waits for a miss before answering 202 + /executions/{id}. Must stay at least 1 s below the integration timeout (29 s buffered, lambda_timeout_seconds streamed; a precondition checks it)."
   default     = 25000
 
   validation {
-    condition     = var.sync_deadline_ms >= 1000 && var.sync_deadline_ms <= 28000 && floor(var.sync_deadline_ms) == var.sync_deadline_ms
-    error_message = "sync_deadline_ms must be a whole number between 1000 and 28000 (API Gateway gives up at 29000)."
+    # 299000: nothing is written while a request waits, and a streamed response idles out after 5 minutes on a
+    # Regional endpoint. The tighter, mode-dependent bound is the precondition on terraform_data.lambda_integration.
+    condition     = var.sync_deadline_ms >= 1000 && var.sync_deadline_ms <= 299000 && floor(var.sync_deadline_ms) == var.sync_deadline_ms
+    error_message = "sync_deadline_ms must be a whole number between 1000 and 299000 (and below the integration timeout: 28000 at most when api_response_streaming is false)."
   }
 }
 

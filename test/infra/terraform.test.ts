@@ -1,8 +1,10 @@
 // Static checks of the Terraform in infra/ (no network, no AWS account): every file is parsed with hcl2json and
 // the resulting JSON is checked for dangling references, API keys on every method, wildcard IAM actions, the
-// Redis/Lambda wiring, the deployment's redeployment hash, Athena/Glue settings and the Scheduler's role.
-// `terraform fmt -check` runs when terraform is on PATH; `terraform validate` and an offline `terraform plan` run
-// when a local provider mirror is available too (TF_PLUGIN_MIRROR, default /opt/tf-plugins).
+// Redis/Lambda wiring, the deployment's redeployment hash, Athena/Glue settings, the Scheduler's role, the S3
+// reads, the MOCKs' text conversion and the streamed Lambda integrations. `terraform fmt -check` and `terraform
+// console` (the integrations' values, and the patch command run against a fake aws CLI) run when terraform is on
+// PATH; `terraform validate` and offline `terraform plan`s (streaming on and off) run when a local provider mirror
+// is available too (TF_PLUGIN_MIRROR, default /opt/tf-plugins).
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: expected values are Terraform `${…}`, not JS templates
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -274,6 +276,39 @@ function policyDocument(model: TfModel, value: Json | undefined): [string, Body]
   return [name, doc]
 }
 
+/**
+ * MOCK integrations that do not convert the request to text, of an API whose binary media types hold the catch-all
+ * range (star slash star): API Gateway treats every request as binary and skips the MOCK's request template, so the
+ * MOCK gets no statusCode and answers 500 (a CORS preflight fails).
+ */
+function mocksWithoutTextConversion(model: TfModel): string[] {
+  const binaryApis = resourcesOfType(model, 'aws_api_gateway_rest_api')
+    .filter(([, api]) => stringList(api.binary_media_types).includes('*/*'))
+    .map(([address]) => address)
+  return resourcesOfType(model, 'aws_api_gateway_integration')
+    .filter(([, i]) => i.type === 'MOCK' && binaryApis.some((api) => refersTo(i.rest_api_id, api)))
+    .filter(([, i]) => i.content_handling !== 'CONVERT_TO_TEXT')
+    .map(([address]) => address)
+}
+
+/**
+ * A value of the parsed configuration as an HCL expression: a string that is one whole interpolation is written as
+ * its expression (HCL gives such a template the expression's own value, not a string), anything else as JSON,
+ * which HCL reads too (templates inside strings included).
+ */
+function hclExpression(value: Json): string {
+  if (typeof value === 'string') {
+    const [only] = expressionsIn(value)
+    return only !== undefined && value === `\${${only}}` ? `(${only})` : JSON.stringify(value)
+  }
+  if (Array.isArray(value)) return `[${value.map(hclExpression).join(', ')}]`
+  if (isBody(value))
+    return `{\n${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)} = ${hclExpression(v)}`)
+      .join('\n')}\n}`
+  return JSON.stringify(value)
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // terraform on PATH
 
@@ -290,6 +325,28 @@ function terraform(
 const HAS_TERRAFORM = spawnSync('terraform', ['version'], { env: CHILD_ENV, encoding: 'utf8' }).status === 0
 if (!HAS_TERRAFORM)
   console.log('test/infra: terraform is not on PATH: skipping fmt -check, console, validate and plan checks')
+
+/**
+ * Evaluates `expression` with terraform console over a throwaway configuration (no providers, nothing fetched);
+ * console prints JSON-compatible output for what jsonencode returns.
+ */
+async function terraformConsole(mainTf: string, expression: string, vars: string[] = []): Promise<Json> {
+  const dir = await mkdtemp(join(tmpdir(), 'acp-tf-console-'))
+  try {
+    await writeFile(join(dir, 'main.tf'), mainTf)
+    const result = spawnSync('terraform', ['console', ...vars], {
+      cwd: dir,
+      env: CHILD_ENV,
+      input: `jsonencode(${expression})\n`,
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(result.status, result.stderr).toBe(0)
+    return JSON.parse(JSON.parse(result.stdout.trim()) as string) as Json
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
 
 const MIRROR = process.env.TF_PLUGIN_MIRROR ?? '/opt/tf-plugins'
 const HAS_MIRROR = existsSync(join(MIRROR, 'registry.terraform.io', 'hashicorp', 'aws'))
@@ -493,10 +550,64 @@ locals {
       expect(env?.ADMIN_API_KEYS).toBe('${join(",", var.admin_api_keys)}')
     })
 
-    it('lets only this API invoke the Lambda', () => {
+    it('lets only this API’s stage invoke the Lambda, streamed or not', () => {
       const [, permission] = only(model, 'aws_lambda_permission')
       expect(permission.principal).toBe('apigateway.amazonaws.com')
-      expect(refersTo(permission.source_arn, 'aws_api_gateway_rest_api.analytics_api')).toBe(true)
+      // Lambda's API reference: InvokeWithResponseStream "requires permission for the lambda:InvokeFunction action".
+      expect(permission.action).toBe('lambda:InvokeFunction')
+      expect(refersTo(permission.function_name, 'aws_lambda_function.analytics_api')).toBe(true)
+      expect(permission.qualifier).toBeUndefined()
+      expect(permission.source_arn).toBe(
+        '${aws_api_gateway_rest_api.analytics_api.execution_arn}/${var.stage_name}/*/*',
+      )
+    })
+
+    it('converts requests to text on every MOCK integration, since binary_media_types holds the catch-all', () => {
+      expect(
+        stringList(resource(model, 'aws_api_gateway_rest_api.analytics_api').binary_media_types),
+      ).toContain('*/*')
+      const mocks = resourcesOfType(model, 'aws_api_gateway_integration').filter(([, i]) => i.type === 'MOCK')
+      expect(mocks.map(([a]) => a).sort()).toEqual([
+        'aws_api_gateway_integration.analytics_api_options',
+        'aws_api_gateway_integration.proxy_options',
+      ])
+      expect(mocksWithoutTextConversion(model)).toEqual([])
+      // The proxies pass the body through (base64 with isBase64Encoded): no conversion there.
+      for (const [address, integration] of resourcesOfType(model, 'aws_api_gateway_integration'))
+        if (integration.type === 'AWS_PROXY') expect(integration.content_handling, address).toBeUndefined()
+    })
+
+    it('reports a MOCK without CONVERT_TO_TEXT on an API with the catch-all binary media type', async () => {
+      const integration = (name: string, api: string, extra = '') => `
+resource "aws_api_gateway_integration" "${name}" {
+  rest_api_id = aws_api_gateway_rest_api.${api}.id
+  resource_id = "r"
+  http_method = "OPTIONS"
+  type        = "MOCK"
+  ${extra}
+}`
+      const seed = await parseModel([
+        {
+          name: 'seed.tf',
+          content: `
+resource "aws_api_gateway_rest_api" "binary" {
+  name               = "binary"
+  binary_media_types = ["*/*"]
+}
+resource "aws_api_gateway_rest_api" "text" {
+  name = "text"
+}
+${integration('bare', 'binary')}
+${integration('converted', 'binary', 'content_handling = "CONVERT_TO_TEXT"')}
+${integration('to_binary', 'binary', 'content_handling = "CONVERT_TO_BINARY"')}
+${integration('on_text_api', 'text')}
+`,
+        },
+      ])
+      expect(mocksWithoutTextConversion(seed)).toEqual([
+        'aws_api_gateway_integration.bare',
+        'aws_api_gateway_integration.to_binary',
+      ])
     })
   })
 
@@ -547,13 +658,48 @@ locals {
         'arn:${local.partition}:s3:::${var.data_bucket_name}/${var.data_prefix}*',
       ])
       expect(first(bySid.get('DataList')?.condition)).toMatchObject({ variable: 's3:prefix' })
-      expect(stringList(bySid.get('ResultsObjects')?.resources)).toEqual([
+      expect(stringList(bySid.get('ResultsWrite')?.actions).sort()).toEqual([
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+      ])
+      expect(stringList(bySid.get('ResultsWrite')?.resources)).toEqual([
         '${aws_s3_bucket.athena_results.arn}/${local.results_prefix}*',
       ])
       expect(stringList(bySid.get('OwnLogs')?.resources)).toEqual([
         '${aws_cloudwatch_log_group.lambda.arn}:*',
       ])
       expect(stringList(bySid.get('VpcNetworkInterfaces')?.actions)).toContain('ec2:CreateNetworkInterface')
+    })
+
+    it('reads objects only under the data prefix and the Athena results prefix (result files read directly)', () => {
+      const [, doc] = policyDocument(model, resource(model, 'aws_iam_role_policy.lambda').policy)
+      const statements = statementsOf(doc)
+      const results = '${aws_s3_bucket.athena_results.arn}/${local.results_prefix}*'
+      // The read of <id>.csv (Range) and <id>.csv.metadata at the execution's OutputLocation: GetObject, there only.
+      const read = statements.find((s) => s.sid === 'ResultsRead')
+      expect(stringList(read?.actions)).toEqual(['s3:GetObject'])
+      expect(stringList(read?.resources)).toEqual([results])
+      expect(read?.condition).toBeUndefined()
+      // Every GetObject of the role: the data prefix (Athena scans it as the caller) and the results prefix.
+      const getObject = statements.filter((s) => stringList(s.actions).includes('s3:GetObject'))
+      expect(getObject.flatMap((s) => stringList(s.resources)).sort()).toEqual(
+        [results, 'arn:${local.partition}:s3:::${var.data_bucket_name}/${var.data_prefix}*'].sort(),
+      )
+      // Nothing on the results bucket's objects outside the prefix, and bucket-level calls on that bucket only.
+      for (const statement of statements)
+        for (const r of stringList(statement.resources).filter((r) =>
+          r.includes('aws_s3_bucket.athena_results'),
+        ))
+          expect([results, '${aws_s3_bucket.athena_results.arn}'], String(statement.sid)).toContain(r)
+      expect(stringList(statements.find((s) => s.sid === 'ResultsBucket')?.actions)).toContain(
+        's3:ListBucket',
+      )
+      // The prefix the grant names is the one the workgroup (and so every execution's OutputLocation) writes to.
+      expect(model.locals.get('results_prefix')).toMatch(/^[^/].*\/$/)
+      expect(model.locals.get('athena_output_location')).toBe(
+        's3://${aws_s3_bucket.athena_results.bucket}/${local.results_prefix}',
+      )
     })
   })
 
@@ -615,7 +761,7 @@ locals {
       expect(lambda).toMatchObject({
         runtime: 'nodejs22.x',
         architectures: ['arm64'],
-        handler: 'index.handler',
+        handler: '${local.lambda_handler}',
         filename: '${local.lambda_zip_path}',
         source_code_hash: '${filebase64sha256(local.lambda_zip_path)}',
         memory_size: '${var.lambda_memory_mb}',
@@ -630,9 +776,18 @@ locals {
       expect(stringList(first(lambda.vpc_config)?.subnet_ids)).toEqual(['${var.private_subnet_ids}'])
     })
 
-    it('validates the sync deadline below API Gateway’s 29 s', () => {
+    it('keeps the sync deadline below the integration timeout, and below a streamed response’s idle timeout', () => {
       const validation = first(model.variables.get('sync_deadline_ms')?.validation)
-      expect(String(validation?.condition)).toMatch(/<= 28000/)
+      expect(String(validation?.condition)).toMatch(/<= 299000/)
+      // The bound that depends on the mode (29 s buffered) is a precondition, where other values may be read.
+      const patch = resource(model, 'terraform_data.lambda_integration')
+      expect(blocks(first(patch.lifecycle)?.precondition).map((p) => p.condition)).toContain(
+        '${var.sync_deadline_ms + 1000 <= local.lambda_integration.timeout_milliseconds}',
+      )
+      const lambda = resource(model, 'aws_lambda_function.analytics_api')
+      expect(blocks(first(lambda.lifecycle)?.precondition).map((p) => p.condition)).toContain(
+        '${var.lambda_timeout_seconds * 1000 > var.sync_deadline_ms}',
+      )
     })
   })
 
@@ -655,6 +810,19 @@ locals {
         for (const [address] of resourcesOfType(model, type))
           expect(hashed.has(address), `${address} is in the redeployment hash`).toBe(true)
       expect(first(deployment.lifecycle)?.create_before_destroy).toBe(true)
+    })
+
+    it('deploys only after the Lambda integrations are patched, and again whenever the patch re-runs', () => {
+      const [, deployment] = only(model, 'aws_api_gateway_deployment')
+      expect(stringList(deployment.depends_on)).toContain('${terraform_data.lambda_integration}')
+      const trigger = String(first(deployment.triggers)?.redeployment)
+      expect(trigger).toContain('terraform_data.lambda_integration,')
+      // The attributes the patch owns read back unlike their creation values: hashing them would redeploy once
+      // more on the apply after.
+      for (const name of ['analytics_api', 'proxy'])
+        expect(trigger).toContain(
+          `{ for k, v in aws_api_gateway_integration.${name} : k => v if !contains(["uri", "timeout_milliseconds"], k) }`,
+        )
     })
   })
 
@@ -834,6 +1002,211 @@ locals {
     )
   })
 
+  describe('(i) Lambda integrations: response streaming', () => {
+    const STREAMED = 'arn:aws:lambda:eu-west-2:123456789012:function:acme-analytics-api-dev'
+    const INVOKE_ARN = `arn:aws:apigateway:eu-west-2:lambda:path/2015-03-31/functions/${STREAMED}/invocations`
+
+    /** A configuration with the locals of infra/ that describe the integrations, the function's ARNs stubbed. */
+    function integrationLocals(): string {
+      const patch = resource(model, 'terraform_data.lambda_integration')
+      const environment = first(first((patch.provisioner as Body | undefined)?.['local-exec'])?.environment)
+      const rename = (expression: string) =>
+        expression
+          .replace(/\baws_lambda_function\.analytics_api\.(arn|invoke_arn)\b/g, 'local.function_$1')
+          .replace(/\beach\.value\./g, 'local.each_value.')
+      const locals = {
+        lambda_integration: rename(hclExpression(model.locals.get('lambda_integration') ?? null)),
+        lambda_handler: rename(hclExpression(model.locals.get('lambda_handler') ?? null)),
+        environment: rename(hclExpression(environment ?? null)),
+      }
+      for (const [name, text] of Object.entries(locals))
+        expect(text, `${name} refers to nothing else of infra/`).not.toMatch(/\b(aws_\w+|data|each)\./)
+      return `variable "region" {
+  type = string
+}
+variable "api_response_streaming" {
+  type = bool
+}
+variable "lambda_timeout_seconds" {
+  type = number
+}
+locals {
+  partition           = "aws"
+  function_arn        = ${JSON.stringify(STREAMED)}
+  function_invoke_arn = ${JSON.stringify(INVOKE_ARN)}
+  each_value          = { rest_api_id = "a1b2c3d4e5", resource_id = "abc123", http_method = "ANY" }
+  lambda_integration  = ${locals.lambda_integration}
+  lambda_handler      = ${locals.lambda_handler}
+  environment         = ${locals.environment}
+}
+`
+    }
+
+    it('hands every Lambda proxy integration to terraform_data.lambda_integration, re-run on any change of it', () => {
+      const proxies = resourcesOfType(model, 'aws_api_gateway_integration').filter(
+        ([, i]) => i.type === 'AWS_PROXY',
+      )
+      expect(proxies.map(([a]) => a).sort()).toEqual([
+        'aws_api_gateway_integration.analytics_api',
+        'aws_api_gateway_integration.proxy',
+      ])
+      const patch = resource(model, 'terraform_data.lambda_integration')
+      const lifecycle = first(patch.lifecycle)
+      expect(Object.values(patch.for_each as Body).sort()).toEqual(proxies.map(([a]) => `\${${a}}`).sort())
+      expect(stringList(lifecycle?.replace_triggered_by).sort()).toEqual(
+        proxies.map(([a]) => `\${${a}}`).sort(),
+      )
+      for (const [address, integration] of proxies) {
+        // Created in a state API Gateway accepts on its own (Invoke, BUFFERED, 29 s); URI and timeout are the patch's.
+        expect(integration.uri, address).toBe('${aws_lambda_function.analytics_api.invoke_arn}')
+        expect(integration.timeout_milliseconds, address).toBe(29000)
+        expect(stringList(first(integration.lifecycle)?.ignore_changes).sort(), address).toEqual([
+          '${timeout_milliseconds}',
+          '${uri}',
+        ])
+      }
+      expect(patch.input).toBe('${local.lambda_integration}')
+      expect(patch.triggers_replace).toEqual({
+        region: '${var.region}',
+        rest_api_id: '${each.value.rest_api_id}',
+        resource_id: '${each.value.resource_id}',
+        http_method: '${each.value.http_method}',
+        wanted: '${local.lambda_integration}',
+      })
+      expect(resource(model, 'aws_lambda_function.analytics_api').handler).toBe('${local.lambda_handler}')
+      expect(model.variables.get('api_response_streaming')).toMatchObject({ type: '${bool}', default: true })
+    })
+
+    it.skipIf(!HAS_TERRAFORM)(
+      'streams with the streaming URI, STREAM, the Lambda’s timeout and index.streamingHandler; else Invoke, BUFFERED, 29 s',
+      async () => {
+        const config = integrationLocals()
+        const evaluate = (streaming: boolean, timeoutSeconds: number) =>
+          terraformConsole(
+            config,
+            '{ integration = local.lambda_integration, handler = local.lambda_handler }',
+            [
+              '-var=region=eu-west-2',
+              `-var=api_response_streaming=${streaming}`,
+              `-var=lambda_timeout_seconds=${timeoutSeconds}`,
+            ],
+          )
+        expect(await evaluate(true, 300)).toEqual({
+          integration: {
+            uri: `arn:aws:apigateway:eu-west-2:lambda:path/2021-11-15/functions/${STREAMED}/response-streaming-invocations`,
+            response_transfer_mode: 'STREAM',
+            timeout_milliseconds: 300_000,
+          },
+          handler: 'index.streamingHandler',
+        })
+        // API Gateway streams for up to 15 minutes, Lambda runs for up to 15: they end together.
+        expect(await evaluate(true, 900)).toMatchObject({ integration: { timeout_milliseconds: 900_000 } })
+        expect(await evaluate(false, 300)).toEqual({
+          integration: { uri: INVOKE_ARN, response_transfer_mode: 'BUFFERED', timeout_milliseconds: 29_000 },
+          handler: 'index.handler',
+        })
+      },
+    )
+
+    it.skipIf(!HAS_TERRAFORM)(
+      'applies them with three update-integration calls, each leaving a state API Gateway accepts',
+      async () => {
+        const patch = resource(model, 'terraform_data.lambda_integration')
+        const command = String(first((patch.provisioner as Body | undefined)?.['local-exec'])?.command)
+        const config = integrationLocals()
+        const dir = await mkdtemp(join(tmpdir(), 'acp-fake-aws-'))
+        try {
+          // A fake aws CLI that records its arguments, one per line, and fails when told to.
+          const log = join(dir, 'calls.log')
+          const END_OF_CALL = '=== end of call ==='
+          await writeFile(
+            join(dir, 'aws'),
+            '#!/bin/sh\nfor a in "$@"; do printf \'%s\\n\' "$a"; done >> "$FAKE_AWS_LOG"\necho "$END_OF_CALL" >> "$FAKE_AWS_LOG"\nexit "${FAKE_AWS_EXIT:-0}"\n',
+            { mode: 0o755 },
+          )
+          const run = async (streaming: boolean, exitCode = 0) => {
+            const environment = (await terraformConsole(config, 'local.environment', [
+              '-var=region=eu-west-2',
+              `-var=api_response_streaming=${streaming}`,
+              '-var=lambda_timeout_seconds=300',
+            ])) as Record<string, string>
+            await rm(log, { force: true })
+            const result = spawnSync('/bin/sh', ['-c', command], {
+              env: {
+                ...environment,
+                PATH: `${dir}:${process.env.PATH ?? ''}`,
+                FAKE_AWS_LOG: log,
+                FAKE_AWS_EXIT: String(exitCode),
+                END_OF_CALL,
+              },
+              encoding: 'utf8',
+              timeout: 30_000,
+            })
+            const calls = existsSync(log)
+              ? (await readFile(log, 'utf8'))
+                  .split(`${END_OF_CALL}\n`)
+                  .filter((c) => c !== '')
+                  .map((c) => c.split('\n').filter((a) => a !== ''))
+              : []
+            return { status: result.status, stderr: result.stderr, calls }
+          }
+          const target = [
+            'apigateway',
+            'update-integration',
+            '--region',
+            'eu-west-2',
+            '--rest-api-id',
+            'a1b2c3d4e5',
+            '--resource-id',
+            'abc123',
+            '--http-method',
+            'ANY',
+            '--patch-operations',
+          ]
+          const patches = (calls: string[][]) =>
+            calls.map((call) => {
+              expect(call.slice(0, -1)).toEqual(target)
+              return JSON.parse(call.at(-1) ?? '') as Json
+            })
+          const timeout = (ms: number) => [{ op: 'replace', path: '/timeoutInMillis', value: String(ms) }]
+
+          const streamed = await run(true)
+          expect(streamed.status, streamed.stderr).toBe(0)
+          expect(patches(streamed.calls)).toEqual([
+            timeout(29_000),
+            [
+              {
+                op: 'replace',
+                path: '/uri',
+                value: `arn:aws:apigateway:eu-west-2:lambda:path/2021-11-15/functions/${STREAMED}/response-streaming-invocations`,
+              },
+              { op: 'replace', path: '/responseTransferMode', value: 'STREAM' },
+            ],
+            timeout(300_000),
+          ])
+
+          const buffered = await run(false)
+          expect(buffered.status, buffered.stderr).toBe(0)
+          expect(patches(buffered.calls)).toEqual([
+            timeout(29_000),
+            [
+              { op: 'replace', path: '/responseTransferMode', value: 'BUFFERED' },
+              { op: 'replace', path: '/uri', value: INVOKE_ARN },
+            ],
+            timeout(29_000),
+          ])
+
+          // A refused call fails the apply at once (set -e), so the deployment after it is never made.
+          const refused = await run(true, 254)
+          expect(refused.status).not.toBe(0)
+          expect(refused.calls).toHaveLength(1)
+        } finally {
+          await rm(dir, { recursive: true, force: true })
+        }
+      },
+    )
+  })
+
   describe('with the local provider mirror', { skip: !HAS_TERRAFORM || !HAS_MIRROR }, () => {
     let dir: string
     let cliConfig: string
@@ -864,11 +1237,21 @@ locals {
       expect(report.valid).toBe(true)
     })
 
-    it('plans offline (fake credentials, account id stubbed) with the required variables only', async () => {
+    interface Plan {
+      resource_changes: Array<{ address: string; mode: string; change: { actions: string[]; after: Body } }>
+    }
+
+    let offline: Promise<void> | undefined
+    /** Plans with the required variables and `extraVars`: the plan as JSON, or terraform's exit status and stderr. */
+    async function planOffline(
+      name: string,
+      extraVars: string[] = [],
+    ): Promise<{ status: number | null; stderr: string; plan?: Plan }> {
       // Overrides keep the plan off the network: no credential check, no STS for the account id.
-      await writeFile(
-        join(dir, 'zz_offline_override.tf'),
-        `provider "aws" {
+      offline ??= (async () => {
+        await writeFile(
+          join(dir, 'zz_offline_override.tf'),
+          `provider "aws" {
   access_key                  = "AKIAOFFLINEPLANONLY0"
   secret_key                  = "offline"
   skip_credentials_validation = true
@@ -886,24 +1269,34 @@ locals {
   partition  = "aws"
 }
 `,
-      )
-      const zip = join(dir, 'lambda.zip')
-      await writeFile(zip, 'not a real artifact')
+        )
+        await writeFile(join(dir, 'lambda.zip'), 'not a real artifact')
+      })()
+      await offline
       const vars = [
         '-var=vpc_id=vpc-0123456789abcdef0',
         '-var=private_subnet_ids=["subnet-0123456789abcdef0","subnet-0123456789abcdef1"]',
         '-var=private_route_table_ids=["rtb-0123456789abcdef0"]',
         '-var=data_bucket_name=my-analytics-data',
-        `-var=lambda_zip_path=${zip}`,
+        `-var=lambda_zip_path=${join(dir, 'lambda.zip')}`,
         '-var=admin_api_keys=["an-admin-key-of-20-chars-or-more"]',
+        ...extraVars,
       ]
-      const plan = terraform(['plan', '-input=false', '-lock=false', '-out=plan.bin', ...vars], dir, env)
-      expect(plan.status, plan.stderr).toBe(0)
-      const show = terraform(['show', '-json', 'plan.bin'], dir, env)
+      const out = `${name}.plan`
+      const plan = terraform(['plan', '-input=false', '-lock=false', `-out=${out}`, ...vars], dir, env)
+      if (plan.status !== 0) return { status: plan.status, stderr: plan.stderr }
+      const show = terraform(['show', '-json', out], dir, env)
       expect(show.status, show.stderr).toBe(0)
-      const json = JSON.parse(show.stdout) as {
-        resource_changes: Array<{ address: string; mode: string; change: { actions: string[]; after: Body } }>
-      }
+      return { status: 0, stderr: '', plan: JSON.parse(show.stdout) as Plan }
+    }
+
+    const planned = (plan: Plan | undefined, address: string) =>
+      plan?.resource_changes.find((r) => r.address === address)?.change.after
+
+    it('plans offline (fake credentials, account id stubbed) with the required variables only', async () => {
+      const { status, stderr, plan } = await planOffline('defaults')
+      expect(status, stderr).toBe(0)
+      const json = plan as Plan
       const managed = json.resource_changes.filter((r) => r.mode === 'managed')
       expect(managed.every((r) => r.change.actions.join() === 'create')).toBe(true)
       for (const address of model.resources.keys())
@@ -911,18 +1304,61 @@ locals {
           managed.some((r) => r.address === address || r.address.startsWith(`${address}[`)),
           `${address} is planned`,
         ).toBe(true)
-      const planned = (address: string) =>
-        json.resource_changes.find((r) => r.address === address)?.change.after
-      expect(first(planned('aws_scheduler_schedule.prewarm')?.target)?.input).toBe(
+      expect(first(planned(json, 'aws_scheduler_schedule.prewarm')?.target)?.input).toBe(
         scheduleInput('every-15-minutes'),
       )
-      expect(planned('aws_scheduler_schedule_group.prewarm')?.name).toBe('acp-prewarm')
-      const glueParameters = planned('aws_glue_catalog_table.analytics')?.parameters as Body | undefined
+      expect(planned(json, 'aws_scheduler_schedule_group.prewarm')?.name).toBe('acp-prewarm')
+      const glueParameters = planned(json, 'aws_glue_catalog_table.analytics')?.parameters as Body | undefined
       expect(glueParameters?.['storage.location.template']).toBe('s3://my-analytics-data/analytics/dt=${dt}/')
       expect(
-        first(first(planned('aws_athena_workgroup.analytics')?.configuration)?.result_configuration)
+        first(first(planned(json, 'aws_athena_workgroup.analytics')?.configuration)?.result_configuration)
           ?.output_location,
       ).toBe('s3://acme-analytics-api-dev-results-123456789012/results/')
-    })
+      // Streaming by default: the handler, and what the patch applies to both Lambda integrations.
+      expect(planned(json, 'aws_lambda_function.analytics_api')).toMatchObject({
+        handler: 'index.streamingHandler',
+        timeout: 300,
+      })
+      for (const key of ['analytics_api', 'proxy'])
+        expect(planned(json, `terraform_data.lambda_integration["${key}"]`)?.input, key).toMatchObject({
+          response_transfer_mode: 'STREAM',
+          timeout_milliseconds: 300_000,
+        })
+      for (const mock of ['analytics_api_options', 'proxy_options'])
+        expect(planned(json, `aws_api_gateway_integration.${mock}`)?.content_handling, mock).toBe(
+          'CONVERT_TO_TEXT',
+        )
+      expect(planned(json, 'aws_api_gateway_rest_api.analytics_api')?.binary_media_types).toEqual(['*/*'])
+    }, 120_000)
+
+    it('plans with api_response_streaming=false: Invoke, BUFFERED, 29 s, index.handler', async () => {
+      const { status, stderr, plan } = await planOffline('buffered', ['-var=api_response_streaming=false'])
+      expect(status, stderr).toBe(0)
+      const json = plan as Plan
+      expect(
+        json.resource_changes
+          .filter((r) => r.mode === 'managed')
+          .every((r) => r.change.actions.join() === 'create'),
+      ).toBe(true)
+      expect(planned(json, 'aws_lambda_function.analytics_api')?.handler).toBe('index.handler')
+      for (const key of ['analytics_api', 'proxy'])
+        expect(planned(json, `terraform_data.lambda_integration["${key}"]`)?.input, key).toMatchObject({
+          response_transfer_mode: 'BUFFERED',
+          timeout_milliseconds: 29_000,
+        })
+      // Still */*: the buffered Lambda returns gzip as base64 (isBase64Encoded).
+      expect(planned(json, 'aws_api_gateway_rest_api.analytics_api')?.binary_media_types).toEqual(['*/*'])
+    }, 120_000)
+
+    it('refuses a sync deadline the buffered integration timeout cannot hold, and takes it when streamed', async () => {
+      const refused = await planOffline('buffered-too-long', [
+        '-var=api_response_streaming=false',
+        '-var=sync_deadline_ms=28500',
+      ])
+      expect(refused.status).not.toBe(0)
+      expect(refused.stderr).toMatch(/sync_deadline_ms must be at least 1000 below the integration timeout/)
+      const streamed = await planOffline('streamed-long', ['-var=sync_deadline_ms=28500'])
+      expect(streamed.status, streamed.stderr).toBe(0)
+    }, 180_000)
   })
 })
