@@ -319,7 +319,7 @@ export class AthenaRunner {
       for (const row of pageRows) {
         if (rows.length >= maxRows)
           throw new ResultTooLargeError(
-            `The result has more than ${maxRows} rows (MAX_RESULT_ROWS)`,
+            `The result has more than ${maxRows} rows (MAX_RESULT_ROWS): narrow the parameters (a shorter date range), or raise MAX_RESULT_ROWS`,
             { rows: maxRows },
             queryExecutionId,
           )
@@ -350,7 +350,7 @@ export class AthenaRunner {
 /** The error of a result whose body exceeds MAX_RESULT_BYTES. */
 export function tooLarge(maxResultBytes: number, queryExecutionId: string): ResultTooLargeError {
   return new ResultTooLargeError(
-    `The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES)`,
+    `The result is larger than ${maxResultBytes} bytes (MAX_RESULT_BYTES): narrow the parameters (a shorter date range), or raise MAX_RESULT_BYTES`,
     { bytes: maxResultBytes },
     queryExecutionId,
   )

@@ -17,6 +17,7 @@ export function buildOpenApi(
     '401': problem,
     '403': problem,
     '404': problem,
+    '406': problem,
     '413': problem,
     '422': problem,
     '502': problem,
@@ -31,8 +32,38 @@ export function buildOpenApi(
       'Cache-Control': { schema: { type: 'string' } },
       Age: { schema: { type: 'integer' } },
       'Cache-Status': { schema: { type: 'string' } },
+      'Content-Disposition': {
+        description: 'CSV and NDJSON: `attachment; filename="<query>.csv"` (or `.ndjson`)',
+        schema: { type: 'string' },
+      },
     },
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/QueryResult' } } },
+    content: {
+      'application/json': { schema: { $ref: '#/components/schemas/QueryResult' } },
+      'text/csv': {
+        schema: {
+          type: 'string',
+          description:
+            'RFC 4180: a header row of column names, then one row per result row (CRLF line ends); NULL is an ' +
+            'empty field, an empty string is "". Values as in the JSON body (timestamps in ISO 8601 UTC).',
+        },
+      },
+      'application/x-ndjson': {
+        schema: {
+          type: 'string',
+          description:
+            'One JSON object per row and line, as in the JSON body’s `rows`, each line ending in \\n.',
+        },
+      },
+    },
+  }
+  const formatParameter = {
+    name: 'format',
+    in: 'query',
+    required: false,
+    description:
+      'The body format, over the Accept header (text/csv, application/x-ndjson, application/json); each format is ' +
+      'cached as its own bytes with its own ETag. Any other value is a 400; an Accept header allowing none is a 406.',
+    schema: { type: 'string', enum: ['json', 'csv', 'ndjson'], default: 'json' },
   }
   const security = options.apiKeysRequired ? [{ apiKey: [] }] : []
   const paths: Record<string, unknown> = {
@@ -72,6 +103,7 @@ export function buildOpenApi(
       security,
       parameters: [
         ...def.parameters.map(parameterDoc),
+        formatParameter,
         {
           name: 'Prefer',
           in: 'header',

@@ -105,7 +105,7 @@ export class ResultBody implements RowSink {
   row(values: CsvRecord): void {
     if (this.rowCount >= this.limits.maxRows)
       throw new ResultTooLargeError(
-        `The result has more than ${this.limits.maxRows} rows (MAX_RESULT_ROWS)`,
+        `The result has more than ${this.limits.maxRows} rows (MAX_RESULT_ROWS): narrow the parameters (a shorter date range), or raise MAX_RESULT_ROWS`,
         { rows: this.limits.maxRows },
         this.queryExecutionId,
       )

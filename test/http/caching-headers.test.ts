@@ -77,7 +77,7 @@ describe('keyed deployment (API_KEYS): private, Vary on the key, honest freshnes
     expect(res.headers.get('x-cache')).toBe('MISS')
     expect(res.headers.get('cache-control')).toBe(cacheControl('private', t.def))
     expect(res.headers.get('age')).toBe('0')
-    expect(res.headers.get('vary')).toBe('Accept-Encoding, x-api-key')
+    expect(res.headers.get('vary')).toBe('Accept, Accept-Encoding, x-api-key')
     expect(res.headers.get('cache-status')).toBe('athena-cache-proxy; fwd=miss; stored')
     expect(res.headers.get('timing-allow-origin')).toBeNull()
   })
@@ -150,7 +150,7 @@ describe('keyed deployment (API_KEYS): private, Vary on the key, honest freshnes
     expect(notModified.status).toBe(304)
     expect(withoutBodyHeaders(notModified)).toEqual(withoutBodyHeaders(ok))
     expect(notModified.headers.get('cache-control')).toBe(cacheControl('private', t.def))
-    expect(notModified.headers.get('vary')).toBe('Accept-Encoding, x-api-key')
+    expect(notModified.headers.get('vary')).toBe('Accept, Accept-Encoding, x-api-key')
     expect(notModified.headers.get('age')).toBe('3')
   })
 
@@ -182,11 +182,11 @@ describe('open deployment (no API_KEYS): public, Vary on the encoding only', () 
     await t.s.close()
   })
 
-  it('MISS, HIT and 304 are public and vary only on Accept-Encoding', async () => {
+  it('MISS, HIT and 304 are public and vary only on Accept and Accept-Encoding', async () => {
     const path = freshPath()
     const miss = await t.s.app.request(path)
     expect(miss.headers.get('cache-control')).toBe(cacheControl('public', t.def))
-    expect(miss.headers.get('vary')).toBe('Accept-Encoding')
+    expect(miss.headers.get('vary')).toBe('Accept, Accept-Encoding')
     expect(miss.headers.get('age')).toBe('0')
     t.advance(61_000)
     const hit = await t.s.app.request(path)
@@ -224,7 +224,7 @@ describe('CORS: Timing-Allow-Origin for the allowed origins', () => {
     const ok = await list.s.app.request(path, { headers })
     expect(ok.headers.get('timing-allow-origin')).toBe(ALLOWED)
     expect(ok.headers.get('access-control-allow-origin')).toBe(ALLOWED)
-    expect(ok.headers.get('vary')).toBe('Accept-Encoding, x-api-key, Origin')
+    expect(ok.headers.get('vary')).toBe('Accept, Accept-Encoding, x-api-key, Origin')
     expect(ok.headers.get('access-control-expose-headers')?.split(',')).toContain('Server-Timing')
     const notModified = await list.s.app.request(path, {
       headers: { ...headers, 'if-none-match': ok.headers.get('etag') ?? '' },
@@ -255,7 +255,7 @@ describe('CORS: Timing-Allow-Origin for the allowed origins', () => {
     const res = await star.s.app.request(freshPath(), { headers: { Origin: 'https://anyone.example.org' } })
     expect(res.headers.get('timing-allow-origin')).toBe('*')
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
-    expect(res.headers.get('vary')).toBe('Accept-Encoding')
+    expect(res.headers.get('vary')).toBe('Accept, Accept-Encoding')
   })
 })
 
