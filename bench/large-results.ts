@@ -1,0 +1,294 @@
+// `npx tsx bench/large-results.ts`: large results end to end (docs/benchmarks.md, "Large results").
+//   (1) reading a result: the CSV file from S3 vs GetQueryResults paging, with the same latency injected into every
+//       request of both (the local endpoint's requestLatencyMs), at ~100k and ~1M rows; isolated reads of one
+//       execution (median of BENCH_READ_ROUNDS) and whole misses through a server of each kind;
+//   (2) the server's peak RSS (VmHWM, reset before each step) while it computes and serves the 1M-row result as
+//       JSON, CSV and NDJSON, gzip and plain, against the stored (compressed) entry sizes;
+//   (3) hit throughput of a ~10 MB gzip body against the floor server (one Redis GET, bytes written as they are).
+// The local Athena runs in a process of its own, so the servers' memory is theirs alone.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena'
+import { S3Client } from '@aws-sdk/client-s3'
+import { Redis } from 'ioredis'
+import { ResultReader } from '../src/athena/result-reader.ts'
+import { ResultBody } from '../src/service/result-body.ts'
+import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { load } from './load.ts'
+
+const OUT_DIR = '.bench'
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20)
+const READ_ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 3)
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'read,rss,hit').split(','))
+const DATA_DIR = process.env.DATA_DIR ?? './data'
+/** Date ranges of the `events` query: about 100k and 1M rows of the sample data. */
+const RANGES = {
+  '100k': { start: '2024-01-01', end: '2024-01-09' },
+  '1M': { start: '2024-01-01', end: '2024-03-18' },
+} as const
+const children: ChildProcess[] = []
+
+function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
+  const fd = openSync(`${OUT_DIR}/${name}.log`, 'w')
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
+  closeSync(fd)
+  children.push(child)
+  return child
+}
+
+async function waitFor(url: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if ((await fetch(url)).status < 500) return
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** Peak resident set size (VmHWM) and current RSS of a process, in bytes. */
+function memoryOf(pid: number): { peak: number; rss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024
+  return { peak: kb('VmHWM'), rss: kb('VmRSS') }
+}
+
+/** Resets a process's peak RSS to its current RSS (Linux: writing 5 to clear_refs). */
+function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5')
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now()
+  const value = await work()
+  return { ms: performance.now() - t0, value }
+}
+
+/** Reads a whole response, counting its bytes without keeping them. */
+async function drain(res: Response): Promise<number> {
+  let bytes = 0
+  const reader = res.body?.getReader()
+  if (!reader) return 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return bytes
+    bytes += value.length
+  }
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT_DIR, { recursive: true })
+  const spawned = process.env.REDIS_URL ? undefined : await spawnRedisServer().catch(() => undefined)
+  const redisInfo = spawned ? { url: spawned.url, stop: spawned.stop } : await provideRedis()
+  const redis = new Redis(redisInfo.url)
+  const athenaPort = await freePort()
+  const endpoint = `http://127.0.0.1:${athenaPort}`
+  start(
+    'large-local-athena',
+    ['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', DATA_DIR, '--sample-data'],
+    {},
+  )
+  await waitFor(`${endpoint}/_local/health`)
+  const setLatency = (ms: number) =>
+    fetch(`${endpoint}/_local/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestLatencyMs: ms }),
+    })
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' }
+  const athena = new AthenaClient({ endpoint, region: 'us-east-1', credentials })
+  const s3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true })
+  const report: Record<string, unknown> = { latencyMs: LATENCY_MS }
+  const lines: string[] = []
+  const say = (line: string) => {
+    lines.push(line)
+    process.stdout.write(`${line}\n`)
+  }
+
+  const serverEnv = (port: number, env: Record<string, string> = {}) => ({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redisInfo.url,
+    QUERY_ENGINE: 'athena',
+    ATHENA_ENDPOINT: endpoint,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    CACHE_PREFIX: `acplarge-${randomUUID().slice(0, 8)}`,
+    QUERY_TIMEOUT_MS: '600000',
+    SYNC_DEADLINE_MS: '600000',
+    LOG_REQUESTS: 'false',
+    PREWARM_SCHEDULES: 'off',
+    ...env,
+  })
+  const startServer = async (name: string, env: Record<string, string> = {}) => {
+    const port = await freePort()
+    const child = start(name, ['bin/acp.js', 'serve'], serverEnv(port, env))
+    const url = `http://127.0.0.1:${port}`
+    await waitFor(`${url}/health`)
+    return { child, url, pid: child.pid ?? 0, prefix: serverEnv(port, env).CACHE_PREFIX }
+  }
+
+  // ---- (1) reading a result: S3 vs paging ------------------------------------------------------------------------
+  if (PARTS.has('read')) {
+    await setLatency(LATENCY_MS)
+    const readResults: Record<string, unknown> = {}
+    for (const [size, range] of Object.entries(RANGES)) {
+      // One execution, read again and again both ways: the same result, only the read path differs.
+      const { QueryExecutionId: id } = await athena.send(
+        new StartQueryExecutionCommand({
+          QueryString: `SELECT event_time, measure, value, page, country, device FROM analytics WHERE dt >= '${range.start}' AND dt < '${range.end}' ORDER BY event_time, measure, page, country, device, value`,
+          QueryExecutionContext: { Database: 'analytics' },
+          WorkGroup: 'primary',
+        }),
+      )
+      let execution = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))
+        .QueryExecution
+      while (execution?.Status?.State === 'QUEUED' || execution?.Status?.State === 'RUNNING') {
+        await new Promise((r) => setTimeout(r, 100))
+        execution = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution
+      }
+      if (!execution || execution.Status?.State !== 'SUCCEEDED')
+        throw new Error(`query ${id} did not succeed`)
+      const times: Record<string, number[]> = { s3: [], pages: [] }
+      let rows = 0
+      let etags = new Set<string>()
+      for (let round = 0; round < READ_ROUNDS; round++) {
+        for (const mode of ['s3', 'pages'] as const) {
+          const reader = new ResultReader({ athena, s3, mode: mode === 's3' ? 'auto' : 'api' })
+          const body = new ResultBody('json', { maxRows: 10_000_000, maxResultBytes: 2 ** 31 }, id ?? '')
+          const { ms, value: source } = await timed(() => reader.read(execution, body))
+          const encoded = await body.finish({
+            query: 'events',
+            parameters: null,
+            queryExecutionId: id ?? '',
+            dataScannedBytes: 0,
+            computedAt: '',
+            expiresAt: '',
+          })
+          if (source !== (mode === 's3' ? 's3' : 'pages'))
+            throw new Error(`read ${mode} went through ${source}`)
+          times[mode]?.push(ms)
+          rows = body.rows
+          etags = new Set([...etags, encoded.etag])
+        }
+      }
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+      const s3Ms = med(times.s3 ?? [])
+      const pagesMs = med(times.pages ?? [])
+      readResults[size] = { rows, s3Ms, pagesMs, speedup: pagesMs / s3Ms, sameBody: etags.size === 1 }
+      say(
+        `read ${size} (${rows} rows, ${LATENCY_MS} ms per request): S3 ${s3Ms.toFixed(0)} ms, paging ${pagesMs.toFixed(0)} ms → ${(pagesMs / s3Ms).toFixed(1)}× (bodies ${etags.size === 1 ? 'identical' : 'DIFFER'})`,
+      )
+    }
+    // Whole misses through the server: start, polls, read, body, store.
+    for (const mode of ['auto', 'api'] as const) {
+      const server = await startServer(`large-server-${mode}`, { ATHENA_RESULT_READ: mode })
+      const { start: from, end } = RANGES['100k']
+      const { ms, value: res } = await timed(() =>
+        fetch(`${server.url}/queries/events?start=${from}&end=${end}`, {
+          headers: { 'accept-encoding': 'gzip' },
+        }),
+      )
+      await drain(res)
+      readResults[`miss-${mode}`] = { ms, status: res.status }
+      say(
+        `miss 100k through the server, ATHENA_RESULT_READ=${mode}: ${ms.toFixed(0)} ms (status ${res.status})`,
+      )
+      server.child.kill('SIGTERM')
+    }
+    report.read = readResults
+    await setLatency(0)
+  }
+
+  // ---- (2) peak RSS while serving the 1M-row result --------------------------------------------------------------
+  if (PARTS.has('rss')) {
+    const server = await startServer('large-server-rss', { MAX_RESULT_ROWS: '2000000' })
+    const small = await fetch(`${server.url}/queries/events?start=2024-01-01`)
+    await drain(small)
+    const base = memoryOf(server.pid).rss
+    const { start: from, end } = RANGES['1M']
+    const path = `/queries/events?start=${from}&end=${end}`
+    const steps: Array<[string, string, Record<string, string>]> = [
+      ['JSON miss (gzip)', path, { 'accept-encoding': 'gzip' }],
+      ['JSON hit (gzip)', path, { 'accept-encoding': 'gzip' }],
+      ['JSON hit (plain)', path, {}],
+      ['CSV render (gzip)', `${path}&format=csv`, { 'accept-encoding': 'gzip' }],
+      ['CSV hit (plain)', `${path}&format=csv`, {}],
+      ['NDJSON render (plain)', path, { accept: 'application/x-ndjson' }],
+    ]
+    const rssResults: Array<Record<string, unknown>> = []
+    for (const [label, url, headers] of steps) {
+      resetPeak(server.pid)
+      const { ms, value: res } = await timed(async () => {
+        const r = await fetch(`${server.url}${url}`, { headers })
+        return { status: r.status, cache: r.headers.get('x-cache'), bytes: await drain(r) }
+      })
+      const { peak } = memoryOf(server.pid)
+      rssResults.push({ step: label, ms, ...res, peak })
+      say(
+        `${label}: ${res.status} ${res.cache}, ${mb(res.bytes)} in ${ms.toFixed(0)} ms; peak RSS ${mb(peak)}`,
+      )
+    }
+    const stored: Record<string, number> = {}
+    for (const key of await redis.keys(`${server.prefix}:v3:*`)) {
+      const type = await redis.type(key)
+      if (type === 'string') stored[key.slice(server.prefix.length)] = await redis.strlen(key)
+    }
+    const largest = Math.max(...Object.values(stored))
+    const worst = Math.max(...rssResults.map((r) => r.peak as number))
+    report.rss = { baseRss: base, stored, steps: rssResults, worstPeak: worst, target: 2 * largest + base }
+    say(
+      `base RSS ${mb(base)}; stored entries ${Object.values(stored).map(mb).join(', ')}; worst peak ${mb(worst)} vs target 2 × ${mb(largest)} + base = ${mb(2 * largest + base)} → ${worst < 2 * largest + base ? 'met' : 'NOT met'}`,
+    )
+    server.child.kill('SIGTERM')
+  }
+
+  // ---- (3) hit throughput of a ~10 MB gzip body vs the floor -----------------------------------------------------
+  if (PARTS.has('hit')) {
+    const server = await startServer('large-server-hit', { L1_TTL_MS: process.env.BENCH_L1_TTL_MS ?? '1000' })
+    const path = `/queries/events?start=2024-01-01&end=${process.env.BENCH_HIT_END ?? '2024-03-05'}`
+    const first = await fetch(`${server.url}${path}`, { headers: { 'accept-encoding': 'gzip' } })
+    const gzip = Buffer.from(await first.arrayBuffer())
+    const baselineKey = `${server.prefix}:floor`
+    await redis.set(baselineKey, gzip)
+    const floorPort = await freePort()
+    const floor = start(
+      'large-floor',
+      ['--import', 'tsx', 'bench/floor-server.ts', 'floor', String(floorPort), redisInfo.url, baselineKey],
+      {},
+    )
+    await waitFor(`http://127.0.0.1:${floorPort}/x`)
+    const options = { connections: 8, durationS: Number(process.env.BENCH_DURATION_S ?? 8) }
+    const ours = await load(`${server.url}${path}`, { ...options, pid: server.pid })
+    const base = await load(`http://127.0.0.1:${floorPort}/x`, {
+      ...options,
+      ...(floor.pid ? { pid: floor.pid } : {}),
+    })
+    report.hit = { bodyBytes: gzip.length, ours, floor: base }
+    say(
+      `hit of a ${mb(gzip.length)} gzip body: ours ${ours.rps} req/s (p50 ${ours.p50} ms, ${ours.cpuMicrosPerRequest ?? '?'} µs CPU/req), floor ${base.rps} req/s (p50 ${base.p50} ms, ${base.cpuMicrosPerRequest ?? '?'} µs CPU/req) → ${((100 * ours.rps) / base.rps).toFixed(0)} % of the floor`,
+    )
+    await redis.del(baselineKey)
+  }
+
+  await writeFile(`${OUT_DIR}/large-results.json`, JSON.stringify({ report, lines }, null, 2))
+  redis.disconnect()
+  for (const child of children) child.kill('SIGTERM')
+  await redisInfo.stop()
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    for (const child of children) child.kill('SIGKILL')
+    process.exit(1)
+  },
+)
