@@ -44,6 +44,10 @@ export function classifyEvent(event: unknown): ClassifiedEvent {
 
 const malformed = (detail: string): Problem => problem(400, 'malformed-request', 'Malformed request', detail)
 
+/** The opaque 500 of a failure that is not the request's fault (the same document as the app's). */
+export const internalProblem = (): Problem =>
+  problem(500, 'internal', 'Internal error', 'An unexpected error occurred; it has been logged.')
+
 /**
  * A request event the HTTP adapter would refuse with a bare text answer (or not at all), as a problem: a body marked
  * base64 that is not, a body on a GET or HEAD (a fetch Request cannot carry one), a body that is not a string.
@@ -74,9 +78,14 @@ export function problemResult(answer: ProblemAnswer): {
   return { statusCode: answer.status, headers: answer.headers, body: answer.body, isBase64Encoded: false }
 }
 
+/** A request event's problem as an answer, its `instance` the request's path. */
+export function problemEventAnswer(p: Problem, path: unknown): ProblemAnswer {
+  return problemAnswer(typeof path === 'string' ? { ...p, instance: path } : p)
+}
+
 /** A request event's problem as a result. */
 export function problemEventResult(p: Problem, path: unknown): ReturnType<typeof problemResult> {
-  return problemResult(problemAnswer(typeof path === 'string' ? { ...p, instance: path } : p))
+  return problemResult(problemEventAnswer(p, path))
 }
 
 /**
@@ -92,5 +101,92 @@ export function adapterRefusal(result: unknown): Problem | undefined {
   if (typeof value !== 'string' || !value.startsWith('text/plain')) return undefined
   return result.statusCode < 500
     ? malformed('The request event could not be read as an HTTP request')
-    : problem(500, 'internal', 'Internal error', 'An unexpected error occurred; it has been logged.')
+    : internalProblem()
+}
+
+/** The path a request event names (REST and ALB `path`, HTTP API and function URL `rawPath`), for `instance`. */
+export function requestPath(event: LambdaEvent): string | undefined {
+  const { path, rawPath } = event as unknown as { path?: unknown; rawPath?: unknown }
+  const found = rawPath ?? path
+  return typeof found === 'string' ? found : undefined
+}
+
+/**
+ * Lambda's limit on a synchronous (buffered) invocation's response payload, in bytes: the handler's result as the
+ * runtime serializes it (`JSON.stringify`, so the API Gateway envelope and a compressed body's base64 count). A
+ * larger result fails the invocation and API Gateway answers 502. (A streamed response may be up to 200 MB.)
+ */
+export const BUFFERED_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
+
+/** JSON escapes make one UTF-16 unit at most 6 bytes (`\u001f`); under this bound nothing needs measuring. */
+const MAX_BYTES_PER_CHAR = 6
+
+/** The size of a result as the runtime sends it, when it exceeds the limit (undefined: it fits). */
+function payloadBytesOver(result: Fields, limit: number): number | undefined {
+  const body = typeof result.body === 'string' ? result.body : ''
+  // Most answers are far under the limit: bound them by the body's length rather than serialize the body twice.
+  const envelope = Buffer.byteLength(JSON.stringify({ ...result, body: '' }))
+  if (envelope + body.length * MAX_BYTES_PER_CHAR <= limit) return undefined
+  const bytes = Buffer.byteLength(JSON.stringify(result))
+  return bytes > limit ? bytes : undefined
+}
+
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
+
+const headerOf = (result: Fields, name: string): string | undefined => {
+  for (const key of ['headers', 'multiValueHeaders']) {
+    const headers = result[key]
+    if (!isObject(headers)) continue
+    const value = Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1]
+    const first = Array.isArray(value) ? value[0] : value
+    if (typeof first === 'string') return first
+  }
+  return undefined
+}
+
+/** The CORS headers of a result (`headers` or, for REST events with multi-value headers, `multiValueHeaders`). */
+function corsHeadersOf(result: Fields): Record<string, string> {
+  const cors: Record<string, string> = {}
+  for (const key of ['multiValueHeaders', 'headers']) {
+    const headers = result[key]
+    if (!isObject(headers)) continue
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.toLowerCase().startsWith('access-control-')) continue
+      const joined = Array.isArray(value) ? value.join(', ') : value
+      if (typeof joined === 'string') cors[name] = joined
+    }
+  }
+  return cors
+}
+
+/**
+ * A result the buffered handler cannot return — over BUFFERED_RESPONSE_LIMIT_BYTES — as a 413 problem saying how
+ * big it was and what to do instead (with the size, for the log); undefined when the result fits. The original CORS headers are kept, so that a
+ * browser can read the 413.
+ */
+export function oversizeResult(
+  result: unknown,
+  path: string | undefined,
+  limit = BUFFERED_RESPONSE_LIMIT_BYTES,
+): { result: ReturnType<typeof problemResult>; bytes: number } | undefined {
+  if (!isObject(result)) return undefined
+  const bytes = payloadBytesOver(result, limit)
+  if (bytes === undefined) return undefined
+  const gzipped = headerOf(result, 'content-encoding')?.toLowerCase() === 'gzip'
+  const remedies = [
+    ...(gzipped ? [] : ['ask with Accept-Encoding: gzip']),
+    'narrow the parameters (a shorter date range, a coarser period)',
+    "or use the API's streaming integration, which is not bound by it",
+  ]
+  const p = problem(
+    413,
+    'response-too-large',
+    'The response is too large for a buffered Lambda response',
+    `The response would be ${bytes} bytes (${mib(bytes)} MiB) as a Lambda payload` +
+      `${gzipped ? ' (gzip, base64-encoded)' : ''}, over the ${limit} bytes (${mib(limit)} MiB) Lambda allows a ` +
+      `buffered response: ${remedies.join(', ')}.`,
+    { responseBytes: bytes, limitBytes: limit, ...(path === undefined ? {} : { instance: path }) },
+  )
+  // API Gateway refuses a proxy result with members of its own: the size goes back beside the result, for the log.
+  return { result: problemResult(problemAnswer(p, corsHeadersOf(result))), bytes }
 }

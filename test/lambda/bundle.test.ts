@@ -8,6 +8,7 @@ import { unzipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
 import { deployedLambdaEnv } from '../helpers/lambda-env.ts'
+import { invokeLambda, streamedHttp } from '../helpers/lambda-invoke.ts'
 import { runNode } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
@@ -98,8 +99,9 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
     await redis?.cleanup()
   })
 
-  it('is a zip whose index.mjs exports handler, with the configuration and without dev-only code', async () => {
+  it('is a zip whose index.mjs exports handler and streamingHandler, with the configuration and without dev-only code', async () => {
     expect(buildOutput).toMatch(/dist\/lambda\.zip \d+ KiB/)
+    expect(buildOutput).toMatch(/handlers index\.handler, index\.streamingHandler/)
     const entries = unzipSync(new Uint8Array(await readFile('dist/lambda.zip')))
     expect(Object.keys(entries).sort()).toEqual([
       'index.mjs',
@@ -109,6 +111,7 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
     ])
     const source = Buffer.from(entries['index.mjs'] as Uint8Array).toString('utf8')
     expect(source).toMatch(/export\s*\{[^}]*\bhandler\b/)
+    expect(source).toMatch(/export\s*\{[^}]*\bstreamingHandler\b/)
     // Identifiers of the local endpoints and DuckDB (esbuild keeps exported and string names even when minifying).
     for (const devOnly of [
       '@duckdb',
@@ -118,11 +121,61 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
       'ScheduleGroup',
     ])
       expect(source.includes(devOnly), devOnly).toBe(false)
-    const { handler } = (await import(pathToFileURL(resolve('dist/lambda/index.mjs')).href)) as {
+    // Imported here, outside the runtime (the SDK leaves an empty awslambda global): both load, the streaming one
+    // untagged.
+    const { handler, streamingHandler } = (await import(
+      pathToFileURL(resolve('dist/lambda/index.mjs')).href
+    )) as {
       handler: unknown
+      streamingHandler: unknown
     }
     expect(typeof handler).toBe('function')
+    expect(typeof streamingHandler).toBe('function')
   })
+
+  it('streams from the bundle: the runtime sees a streaming handler, which answers requests and operations', async () => {
+    const analytics = restEvent({
+      method: 'GET',
+      path: '/analytics',
+      query: { measure: 'pageviews', period: 'day', start: '2024-01-01' },
+      headers: { 'x-api-key': READ_KEY, 'Accept-Encoding': 'gzip' },
+    })
+    const { exports, results } = await invokeLambda(
+      [
+        { handler: 'handler', event: analytics },
+        { handler: 'streamingHandler', event: analytics },
+        { handler: 'streamingHandler', event: { action: 'invalidate', query: 'analytics', mode: 'expire' } },
+      ],
+      {
+        LAMBDA_MODULE: 'dist/lambda/index.mjs',
+        ...deployedLambdaEnv({
+          athenaEndpoint: local.endpoint,
+          redisUrl: redis.url,
+          // A cache of its own: the other tests expect a first MISS and no invalidation of theirs.
+          prefix: `${redis.prefix}:stream`,
+          apiKeys: READ_KEY,
+        }),
+        POLL_INITIAL_DELAY_MS: '20',
+        LOG_LEVEL: 'silent',
+      },
+    )
+    // With the runtime's global in place when the module loads, streamingHandler carries streamifyResponse's tag.
+    expect(exports).toMatchObject({ handler: 'function', streamingHandler: 'streaming function' })
+    const buffered = results[0]?.returned as ProxyResult
+    const streamed = streamedHttp(results[1])
+    expect(streamed.statusCode).toBe(200)
+    expect(streamed.ended).toBe(true)
+    expect(streamed.headers['content-encoding']).toBe('gzip')
+    expect(streamed.headers.etag).toBe(header(buffered, 'etag'))
+    expect(streamed.body.equals(Buffer.from(buffered.body, 'base64'))).toBe(true)
+    expect(JSON.parse(gunzipSync(streamed.body).toString('utf8')).rows).toHaveLength(31)
+    const invalidate = results[2]?.streamed
+    expect(invalidate?.prelude).toBeNull()
+    expect(JSON.parse(Buffer.from(invalidate?.bodyBase64 ?? '', 'base64').toString('utf8'))).toMatchObject({
+      ok: true,
+      result: { scope: 'query', mode: 'expire', queries: ['analytics'] },
+    })
+  }, 60_000)
 
   it('answers REST v1 events, the Scheduler prewarm event and an invalidate event', async () => {
     const analytics = (
