@@ -77,14 +77,7 @@ const querySchema = z.strictObject({
   tags: z.array(identifier).default([]),
   database: z.string().min(1).optional(),
   workgroup: z.string().min(1).optional(),
-  parameters: z
-    .record(
-      identifier.refine((name) => !RESERVED_PARAMETERS.includes(name), {
-        message: `is reserved for the service (${RESERVED_PARAMETERS.join(', ')}: the body format of a read)`,
-      }),
-      parameterSchema,
-    )
-    .default({}),
+  parameters: z.record(identifier, parameterSchema).default({}),
   ranges: z
     .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
     .default([]),
@@ -214,6 +207,8 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
   }))
   const byName = new Map(parameters.map((p) => [p.name, p]))
   for (const p of parameters) {
+    if (RESERVED_PARAMETERS.includes(p.name))
+      fail(`parameters.${p.name}`, 'is reserved for the service (the body format of a read: ?format=csv)')
     if (p.type === 'string' && p.pattern !== undefined) {
       try {
         p.regex = new RegExp(p.pattern, 'u')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AthenaCsvReader, type CsvRecord, CsvFormatError } from '../../src/athena/athena-csv.ts'
+import { AthenaCsvReader, CsvFormatError, type CsvRecord } from '../../src/athena/athena-csv.ts'
 
 /** Athena's rendering of records: every value quoted, NULL as nothing. */
 function athenaCsv(records: readonly CsvRecord[]): string {

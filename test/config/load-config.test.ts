@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       configDir: './wrangler-free-config',
       localAthenaMinQueryMs: 500,
       athena: { region: 'us-east-1', workgroup: 'primary', database: 'analytics', endpoint: undefined },
-      query: { timeoutMs: 600_000, syncDeadlineMs: 25_000, maxRows: 100_000, errorTtlSeconds: 30 },
+      query: { timeoutMs: 600_000, syncDeadlineMs: 25_000, maxRows: 1_000_000, errorTtlSeconds: 30 },
       adminApiKeys: [],
       l1: { ttlMs: 0 },
     })

@@ -56,7 +56,12 @@ describe('loadSettings', () => {
     const settings = await loadSettings({ CACHE_PREFIX: 'shipped' }, { defaultEngine: 'local' })
     expect(settings).toMatchObject({ engine: 'local', cachePrefix: 'shipped', prewarmSchedules: true })
     expect(settings.scheduler.groupName).toBe('shipped-prewarm')
-    expect([...settings.catalog.queries.keys()].sort()).toEqual(['analytics', 'by_country', 'top_pages'])
+    expect([...settings.catalog.queries.keys()].sort()).toEqual([
+      'analytics',
+      'by_country',
+      'events',
+      'top_pages',
+    ])
     expect(settings.prewarm.sets.map((s) => s.query)).toEqual([
       'analytics',
       'analytics',

@@ -144,7 +144,9 @@ describe('result formats: JSON, CSV, NDJSON (real Redis, local Athena and its S3
   it('an invalidation reaches every format of the entry', async () => {
     const before = await s.app.request(`${SMALL}&format=csv`)
     await before.arrayBuffer()
-    const expire = await s.deps.operations.invalidate(parseInvalidateRequest({ query: 'top_pages', mode: 'delete' }))
+    const expire = await s.deps.operations.invalidate(
+      parseInvalidateRequest({ query: 'top_pages', mode: 'delete' }),
+    )
     expect(expire.queries).toEqual(['top_pages'])
     const after = await s.app.request(`${SMALL}&format=csv`)
     expect(after.status).toBe(200)
