@@ -5,7 +5,7 @@ import type { EngineResult, EngineSession } from './duckdb-engine.ts'
 import { failureReason, messageOf } from './duckdb-errors.ts'
 import type { ExecutionFaults } from './fault-injector.ts'
 import type { ExecutionError, QueryExecution, StoredResult } from './query-execution.ts'
-import { renderValue } from './render-value.ts'
+import { rendererFor } from './render-value.ts'
 import { trinoColumnNames } from './trino-column-names.ts'
 
 /** Share of the minimum query time spent QUEUED before the execution turns RUNNING. */
@@ -92,6 +92,7 @@ function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
     ? trinoColumnNames(plan.serializedSql, raw.names)
     : raw.names.map((n) => n.toLowerCase())
   const { reader, types } = raw
+  const renderers = types.map(rendererFor)
   return {
     columns: types.map((type, i) => columnInfo(names[i] ?? `_col${i}`, type)),
     rowCount: reader.currentRowCount,
@@ -99,7 +100,7 @@ function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
     rows(from, to) {
       const out: (string | null)[][] = []
       for (let row = from; row < Math.min(to, reader.currentRowCount); row++) {
-        out.push(types.map((type, column) => renderValue(reader.value(column, row), type)))
+        out.push(renderers.map((render, column) => render(reader.value(column, row))))
       }
       return out
     },
