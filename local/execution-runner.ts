@@ -25,6 +25,8 @@ export interface RunPlan {
   headerRow: boolean
   /** DuckDB's parse tree of the statement, for Trino-style column names. */
   serializedSql: string | undefined
+  /** Writes the result files; awaited before SUCCEEDED, so a client that sees SUCCEEDED finds them. */
+  writeResult(result: StoredResult, signal: AbortSignal): Promise<void>
 }
 
 type Outcome = { kind: 'succeeded'; result: StoredResult } | { kind: 'failed'; error: ExecutionError }
@@ -47,10 +49,18 @@ export async function runExecution(
     e.runningAt = Date.now()
     if (plan.faults.delayMs > 0) await sleep(plan.faults.delayMs, undefined, { signal })
     if (plan.faults.hang) await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
-    const outcome = plan.faults.fail
+    let outcome = plan.faults.fail
       ? failure(plan.faults.fail.category, plan.faults.fail.message)
       : await execute(plan)
     if (signal.aborted) return
+    if (outcome.kind === 'succeeded') {
+      try {
+        await plan.writeResult(outcome.result, signal)
+      } catch (err) {
+        if (signal.aborted) return
+        outcome = failure(1, `Error writing query results to ${e.outputLocation}: ${messageOf(err)}`)
+      }
+    }
     await sleepUntil(e.submittedAt + plan.minQueryMs, signal)
     e.dataScannedBytes = plan.session.bytesScanned
     e.completedAt = Date.now()
