@@ -36,6 +36,8 @@ export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedSe
       const report = await generateSampleData({ dataDir: settings.dataDir })
       logger.info(report, 'sample data ready')
     }
+    // No resultsDir: result files go to a temp dir removed on close. Executions live in memory and are gone after
+    // a restart, so result objects kept across restarts would be objects no execution points to any more.
     localAthena = await startLocalAthena({
       dataDir: settings.dataDir,
       port: 0,
@@ -43,8 +45,12 @@ export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedSe
       logger,
     })
     logger.info(
-      { endpoint: localAthena.endpoint, minQueryMs: settings.localAthenaMinQueryMs },
-      'embedded local Athena started',
+      {
+        endpoint: localAthena.endpoint,
+        minQueryMs: settings.localAthenaMinQueryMs,
+        resultsDir: localAthena.resultsDir,
+      },
+      'embedded local Athena started (Athena and S3 API)',
     )
   }
   let localScheduler: LocalScheduler | undefined

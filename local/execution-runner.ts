@@ -5,7 +5,7 @@ import type { EngineResult, EngineSession } from './duckdb-engine.ts'
 import { failureReason, messageOf } from './duckdb-errors.ts'
 import type { ExecutionFaults } from './fault-injector.ts'
 import type { ExecutionError, QueryExecution, StoredResult } from './query-execution.ts'
-import { renderValue } from './render-value.ts'
+import { rendererFor } from './render-value.ts'
 import { trinoColumnNames } from './trino-column-names.ts'
 
 /** Share of the minimum query time spent QUEUED before the execution turns RUNNING. */
@@ -25,6 +25,8 @@ export interface RunPlan {
   headerRow: boolean
   /** DuckDB's parse tree of the statement, for Trino-style column names. */
   serializedSql: string | undefined
+  /** Writes the result files; awaited before SUCCEEDED, so a client that sees SUCCEEDED finds them. */
+  writeResult(result: StoredResult, signal: AbortSignal): Promise<void>
 }
 
 type Outcome = { kind: 'succeeded'; result: StoredResult } | { kind: 'failed'; error: ExecutionError }
@@ -47,10 +49,18 @@ export async function runExecution(
     e.runningAt = Date.now()
     if (plan.faults.delayMs > 0) await sleep(plan.faults.delayMs, undefined, { signal })
     if (plan.faults.hang) await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
-    const outcome = plan.faults.fail
+    let outcome = plan.faults.fail
       ? failure(plan.faults.fail.category, plan.faults.fail.message)
       : await execute(plan)
     if (signal.aborted) return
+    if (outcome.kind === 'succeeded') {
+      try {
+        await plan.writeResult(outcome.result, signal)
+      } catch (err) {
+        if (signal.aborted) return
+        outcome = failure(1, `Error writing query results to ${e.outputLocation}: ${messageOf(err)}`)
+      }
+    }
     await sleepUntil(e.submittedAt + plan.minQueryMs, signal)
     e.dataScannedBytes = plan.session.bytesScanned
     e.completedAt = Date.now()
@@ -92,6 +102,7 @@ function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
     ? trinoColumnNames(plan.serializedSql, raw.names)
     : raw.names.map((n) => n.toLowerCase())
   const { reader, types } = raw
+  const renderers = types.map(rendererFor)
   return {
     columns: types.map((type, i) => columnInfo(names[i] ?? `_col${i}`, type)),
     rowCount: reader.currentRowCount,
@@ -99,7 +110,7 @@ function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
     rows(from, to) {
       const out: (string | null)[][] = []
       for (let row = from; row < Math.min(to, reader.currentRowCount); row++) {
-        out.push(types.map((type, column) => renderValue(reader.value(column, row), type)))
+        out.push(renderers.map((render, column) => render(reader.value(column, row))))
       }
       return out
     },

@@ -8,6 +8,8 @@ import type { EngineLogger } from './duckdb-engine.ts'
 import { type FaultInjector, faultSchema } from './fault-injector.ts'
 import type { LocalAthenaService } from './local-athena-service.ts'
 import type { LocalAthenaStats } from './local-stats.ts'
+import { requestLatency } from './request-latency.ts'
+import { createS3App } from './s3-app.ts'
 
 const AWS_JSON = 'application/x-amz-json-1.1'
 const TARGET_PREFIX = 'AmazonAthena.'
@@ -21,6 +23,10 @@ export interface LocalAthenaControl {
   minQueryMs(): number
   setMinQueryMs(ms: number): void
   refresh(): Promise<string[]>
+  requestLatencyMs(): number
+  setRequestLatencyMs(ms: number): void
+  /** The results directory the S3 routes serve (absolute, symlink-free). */
+  resultsRoot: string
   logger?: EngineLogger | undefined
 }
 
@@ -29,14 +35,19 @@ const faultsBody = z.union([
   z.object({ clear: z.literal(true) }),
   z.object({ remove: z.string().min(1) }),
 ])
-const configBody = z.object({ minQueryMs: z.number().int().nonnegative().optional() })
+const configBody = z.object({
+  minQueryMs: z.number().int().nonnegative().optional(),
+  requestLatencyMs: z.number().int().nonnegative().optional(),
+})
 
 /**
  * The awsJson1_1 endpoint (`POST /` with `X-Amz-Target: AmazonAthena.<Operation>`), answering exactly as
- * Athena does so an unmodified AthenaClient works, plus the `/_local/*` control routes for tests.
+ * Athena does so an unmodified AthenaClient works, the `/_local/*` control routes for tests, and, on every
+ * other path, the read-only S3 API over the result files (so one endpoint serves AthenaClient and S3Client).
  */
 export function createLocalAthenaApp(control: LocalAthenaControl): Hono {
   const app = new Hono()
+  app.use(requestLatency(() => control.requestLatencyMs()))
 
   app.post('/', async (c) => {
     const requestId = randomUUID()
@@ -99,14 +110,21 @@ export function createLocalAthenaApp(control: LocalAthenaControl): Hono {
       throw err
     }
   })
-  app.get('/_local/config', (c) => c.json({ minQueryMs: control.minQueryMs() }))
+  const config = () => ({ minQueryMs: control.minQueryMs(), requestLatencyMs: control.requestLatencyMs() })
+  app.get('/_local/config', (c) => c.json(config()))
   app.post('/_local/config', async (c) => {
     const body = configBody.safeParse(await readJson(c))
     if (!body.success) return badRequest(c, body.error.issues.map((i) => i.message).join('; '))
     if (body.data.minQueryMs !== undefined) control.setMinQueryMs(body.data.minQueryMs)
-    return c.json({ minQueryMs: control.minQueryMs() })
+    if (body.data.requestLatencyMs !== undefined) control.setRequestLatencyMs(body.data.requestLatencyMs)
+    return c.json(config())
   })
   app.post('/_local/refresh', async (c) => c.json({ tables: await control.refresh() }))
+  // Registered before the S3 routes: `_local` is no valid bucket name, but a typo here deserves a plain 404.
+  app.all('/_local/*', (c) => c.json({ error: `no control route ${c.req.method} ${c.req.path}` }, 404))
+
+  // Last: every path the routes above did not answer is an S3 request.
+  app.route('/', createS3App({ root: control.resultsRoot, logger: control.logger }))
 
   return app
 }

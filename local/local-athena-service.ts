@@ -28,14 +28,16 @@ import { runExecution } from './execution-runner.ts'
 import type { ExecutionStore } from './execution-store.ts'
 import type { FaultInjector } from './fault-injector.ts'
 import type { LocalStats } from './local-stats.ts'
+import { resolveOutputLocation } from './output-location.ts'
 import { decodePageToken, encodePageToken } from './page-token.ts'
-import { isTerminal, type QueryExecution, toWireExecution } from './query-execution.ts'
+import { isTerminal, type QueryExecution, type StoredResult, toWireExecution } from './query-execution.ts'
+import type { ResultFiles } from './result-files.ts'
+import { resultObjectUri } from './s3-location.ts'
 import { translateTrinoSql } from './sql-translate.ts'
 import { classifyStatement } from './statement-kind.ts'
 
 const DEFAULT_WORK_GROUP = 'primary'
 const DEFAULT_CATALOG = 'AwsDataCatalog'
-const DEFAULT_OUTPUT_LOCATION = 's3://local-athena-results/'
 const DEFAULT_REUSE_MAX_AGE_MINUTES = 60
 const MAX_RESULTS_PAGE = 1000
 const MAX_LIST_PAGE = 50
@@ -45,6 +47,8 @@ const ALLOWED_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SE
 /** Runtime-tunable behaviour. */
 export interface ServiceConfig {
   minQueryMs: number
+  /** The result location every work group is configured with; null: requests must name one. */
+  workGroupOutputLocation: string | null
 }
 
 /**
@@ -57,6 +61,7 @@ export class LocalAthenaService {
   constructor(
     private readonly engine: DuckDBEngine,
     private readonly store: ExecutionStore,
+    private readonly files: ResultFiles,
     private readonly faults: FaultInjector,
     private readonly stats: LocalStats,
     readonly config: ServiceConfig,
@@ -103,6 +108,10 @@ export class LocalAthenaService {
       )
     }
     const workGroup = input.WorkGroup ?? DEFAULT_WORK_GROUP
+    const output = resolveOutputLocation(
+      input.ResultConfiguration?.OutputLocation,
+      this.config.workGroupOutputLocation,
+    )
     const fingerprint = JSON.stringify([
       input.QueryString,
       database.toLowerCase(),
@@ -116,6 +125,8 @@ export class LocalAthenaService {
     ])
     const replay = this.replay(input.ClientRequestToken, requestFingerprint)
     if (replay) return { QueryExecutionId: replay.id }
+    // The bucket exists from the first query naming it: listing it answers an empty list, not NoSuchBucket.
+    await this.files.ensureBucket(output.location.bucket)
 
     const parameters = parseExecutionParameters(input.ExecutionParameters ?? [])
     const kind = classifyStatement(input.QueryString)
@@ -149,6 +160,16 @@ export class LocalAthenaService {
       session.close()
       throw err
     }
+    const reuse = input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
+    const previous = reuse?.Enabled
+      ? this.store.findReusable(
+          fingerprint,
+          Date.now() - (reuse.MaxAgeInMinutes ?? DEFAULT_REUSE_MAX_AGE_MINUTES) * 60_000,
+        )
+      : undefined
+    // As on Athena, a reused result is the previous execution's object, so that object must still exist.
+    const reuseCandidate =
+      previous?.result && (await this.files.has(previous.outputLocation)) ? previous : undefined
     // Another request with the same token may have been registered while this one was being prepared.
     const raced = this.replay(input.ClientRequestToken, requestFingerprint)
     if (raced) {
@@ -158,8 +179,10 @@ export class LocalAthenaService {
     }
 
     const faults = this.faults.takeExecutionFaults(input.QueryString)
+    const reusable = faults.any ? undefined : reuseCandidate
     const now = Date.now()
     const id = randomUUID()
+    const format = kind.statementType === 'DML' ? 'csv' : 'txt'
     const execution: QueryExecution = {
       id,
       seq: this.store.allocateSeq(),
@@ -167,7 +190,7 @@ export class LocalAthenaService {
       database,
       context,
       workGroup,
-      outputLocation: outputLocationFor(input.ResultConfiguration?.OutputLocation, id),
+      outputLocation: reusable?.outputLocation ?? resultObjectUri(output.uri, id, format),
       executionParameters: input.ExecutionParameters,
       resultReuse: input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
         ? { ResultReuseByAgeConfiguration: input.ResultReuseConfiguration.ResultReuseByAgeConfiguration }
@@ -191,21 +214,16 @@ export class LocalAthenaService {
     this.store.add(execution)
     this.stats.recordExecutionStarted()
 
-    const reuse = input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
-    if (reuse?.Enabled && !faults.any) {
-      const maxAgeMs = (reuse.MaxAgeInMinutes ?? DEFAULT_REUSE_MAX_AGE_MINUTES) * 60_000
-      const previous = this.store.findReusable(fingerprint, now - maxAgeMs)
-      if (previous?.result) {
-        prepared.destroySync()
-        session.close()
-        execution.result = previous.result
-        execution.reusedPreviousResult = true
-        execution.runningAt = now
-        execution.completedAt = now
-        execution.state = 'SUCCEEDED'
-        this.store.noteResult(execution)
-        return { QueryExecutionId: id }
-      }
+    if (reusable?.result) {
+      prepared.destroySync()
+      session.close()
+      execution.result = reusable.result
+      execution.reusedPreviousResult = true
+      execution.runningAt = now
+      execution.completedAt = now
+      execution.state = 'SUCCEEDED'
+      this.store.noteResult(execution)
+      return { QueryExecutionId: id }
     }
 
     const plan = {
@@ -215,6 +233,8 @@ export class LocalAthenaService {
       minQueryMs: this.config.minQueryMs,
       headerRow: kind.headerRow,
       serializedSql,
+      writeResult: (result: StoredResult, signal: AbortSignal) =>
+        this.files.write(execution.outputLocation, result, format, signal),
     }
     const run = runExecution(execution, plan, (e) => {
       if (e.result) this.store.noteResult(e)
@@ -349,9 +369,4 @@ function field(body: unknown, name: string): unknown {
 
 function notFoundMessage(id: string): string {
   return `QueryExecution ${id} was not found`
-}
-
-function outputLocationFor(location: string | undefined, id: string): string {
-  const base = location ?? DEFAULT_OUTPUT_LOCATION
-  return `${base.endsWith('/') ? base : `${base}/`}${id}.csv`
 }

@@ -37,11 +37,13 @@ export function buildCli(env: Env): Command {
 
   program
     .command('local-athena')
-    .description('run the local Athena-compatible endpoint (awsJson1_1 over DuckDB) on its own')
+    .description('run the local Athena endpoint (awsJson1_1 over DuckDB, result files over S3) on its own')
     .option('-p, --port <port>', 'port to listen on', port, 4566)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-d, --data-dir <dir>', 'directory with <database>/<table>/ Parquet data', './data')
     .option('--min-query-ms <ms>', 'minimum time before a query succeeds', nonNegativeInt, 0)
+    .option('--results-dir <dir>', 'where result files are written and served over S3 (default: a temp dir)')
+    .option('--request-latency-ms <ms>', 'delay added to every Athena and S3 answer', nonNegativeInt, 0)
     .option('--sample-data', 'generate the sample data first when the data dir is empty')
     .action(
       async (opts: {
@@ -49,6 +51,8 @@ export function buildCli(env: Env): Command {
         host: string
         dataDir: string
         minQueryMs: number
+        resultsDir?: string
+        requestLatencyMs: number
         sampleData?: boolean
       }) => {
         const { startLocalAthena } = await import('../../local/athena-server.ts')
@@ -60,8 +64,11 @@ export function buildCli(env: Env): Command {
           port: opts.port,
           host: opts.host,
           minQueryMs: opts.minQueryMs,
+          resultsDir: opts.resultsDir,
+          requestLatencyMs: opts.requestLatencyMs,
         })
-        process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint, port: local.port })}\n`)
+        const ready = { endpoint: local.endpoint, port: local.port, resultsDir: local.resultsDir }
+        process.stdout.write(`${JSON.stringify(ready)}\n`)
         onSignals(() => local.close())
       },
     )

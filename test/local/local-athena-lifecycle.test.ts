@@ -225,7 +225,7 @@ describe('stats and control routes', () => {
     expect(f.local.faults.list()).toEqual([])
     expect((await f.wait(await f.start("SELECT 'over-http'"))).Status?.State).toBe('SUCCEEDED')
     const config = await post('/_local/config', { minQueryMs: 250 })
-    expect(await config.json()).toEqual({ minQueryMs: 250 })
+    expect(await config.json()).toEqual({ minQueryMs: 250, requestLatencyMs: 0 })
     const t0 = Date.now()
     await f.wait(await f.start('SELECT 2'))
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
