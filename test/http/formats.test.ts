@@ -61,7 +61,10 @@ describe('result formats: JSON, CSV, NDJSON (real Redis, local Athena and its S3
   let json: JsonBody
   beforeAll(async () => {
     s = await startStack()
+    const pages0 = s.local.stats().calls.GetQueryResults ?? 0
     const res = await s.app.request(EVENTS)
+    // The rows came from the result file: one GetQueryResults (the column types), not one per 1,000 rows.
+    expect((s.local.stats().calls.GetQueryResults ?? 0) - pages0).toBe(1)
     expect(res.status).toBe(200)
     json = (await res.json()) as JsonBody
     expect(json.meta.rowCount).toBeGreaterThan(1000)
@@ -82,7 +85,7 @@ describe('result formats: JSON, CSV, NDJSON (real Redis, local Athena and its S3
     expect(records.length - 1).toBe(json.rows.length)
     for (const [i, row] of json.rows.entries())
       expect(records[i + 1], `row ${i}`).toEqual(json.columns.map((c) => csvText(row[c.name] ?? null)))
-    // Rendered from the JSON entry's execution: no query ran for it.
+    // Rendered from the JSON entry's execution (its result file): no query ran for it.
     expect(s.local.stats().executionsStarted).toBe(before)
   })
 
