@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100))
         execution = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution
       }
-      if (!execution || execution.Status?.State !== 'SUCCEEDED')
+      if (execution?.Status?.State !== 'SUCCEEDED')
         throw new Error(`query ${id} did not succeed`)
       const times: Record<string, number[]> = { s3: [], pages: [] }
       let rows = 0

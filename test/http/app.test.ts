@@ -166,7 +166,7 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       ],
       ttlSeconds: 43200,
     })
-    expect(body.queries.map((q) => q.name).sort()).toEqual(['analytics', 'by_country', 'top_pages'])
+    expect(body.queries.map((q) => q.name).sort()).toEqual(['analytics', 'by_country', 'events', 'top_pages'])
   })
 
   it('reports health', async () => {
@@ -194,6 +194,7 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       'period:false',
       'start:true',
       'end:false',
+      'format:false',
       'Prefer:false',
     ])
     expect(Object.keys(doc.paths)).toContain('/executions/{id}')

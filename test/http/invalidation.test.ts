@@ -131,6 +131,7 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
     expect(((await both.json()) as { queries: string[] }).queries.sort()).toEqual([
       'analytics',
       'by_country',
+      'events',
       'top_pages',
     ])
     expect((await read(s, A)).cache).toBe('STALE')
@@ -152,7 +153,7 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
       [{ all: false }, 400, /all/],
       [{ all: true, extra: 1 }, 400, /extra/],
       [{ query: 'nope' }, 404, /nope/],
-      [{ tags: ['nope'] }, 400, /known tags: analytics, geo, pages/],
+      [{ tags: ['nope'] }, 400, /known tags: analytics, export, geo, pages/],
       [{ query: 'analytics', parameters: { measure: 'pageviews' } }, 400, /start/],
     ]
     for (const [body, status, pattern] of cases) {
