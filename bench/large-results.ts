@@ -25,7 +25,7 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'read,rss,hit').split(','))
 const DATA_DIR = process.env.DATA_DIR ?? './data'
 /** Date ranges of the `events` query: about 100k and 1M rows of the sample data. */
 const RANGES = {
-  '100k': { start: '2024-01-01', end: '2024-01-09' },
+  '100k': { start: '2024-01-01', end: '2024-01-10' },
   '1M': { start: '2024-01-01', end: '2024-03-18' },
 } as const
 const children: ChildProcess[] = []
@@ -129,10 +129,11 @@ async function main(): Promise<void> {
   })
   const startServer = async (name: string, env: Record<string, string> = {}) => {
     const port = await freePort()
-    const child = start(name, ['bin/acp.js', 'serve'], serverEnv(port, env))
+    const childEnv = serverEnv(port, env)
+    const child = start(name, ['bin/acp.js', 'serve'], childEnv)
     const url = `http://127.0.0.1:${port}`
     await waitFor(`${url}/health`)
-    return { child, url, pid: child.pid ?? 0, prefix: serverEnv(port, env).CACHE_PREFIX }
+    return { child, url, pid: child.pid ?? 0, prefix: childEnv.CACHE_PREFIX }
   }
 
   // ---- (1) reading a result: S3 vs paging ------------------------------------------------------------------------
@@ -154,8 +155,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 100))
         execution = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution
       }
-      if (execution?.Status?.State !== 'SUCCEEDED')
-        throw new Error(`query ${id} did not succeed`)
+      if (execution?.Status?.State !== 'SUCCEEDED') throw new Error(`query ${id} did not succeed`)
       const times: Record<string, number[]> = { s3: [], pages: [] }
       let rows = 0
       let etags = new Set<string>()
@@ -209,45 +209,66 @@ async function main(): Promise<void> {
 
   // ---- (2) peak RSS while serving the 1M-row result --------------------------------------------------------------
   if (PARTS.has('rss')) {
-    const server = await startServer('large-server-rss', { MAX_RESULT_ROWS: '2000000' })
-    const small = await fetch(`${server.url}/queries/events?start=2024-01-01`)
-    await drain(small)
-    const base = memoryOf(server.pid).rss
+    // Each step in a fresh server process (the same cache prefix, so hits find what earlier steps stored): RSS
+    // never shrinks, so a step measured after another would carry the other's high-water mark.
+    const prefix = `acplarge-${randomUUID().slice(0, 8)}`
     const { start: from, end } = RANGES['1M']
     const path = `/queries/events?start=${from}&end=${end}`
+    const gzip = { 'accept-encoding': 'gzip' }
+    const identity = { 'accept-encoding': 'identity' }
     const steps: Array<[string, string, Record<string, string>]> = [
-      ['JSON miss (gzip)', path, { 'accept-encoding': 'gzip' }],
-      ['JSON hit (gzip)', path, { 'accept-encoding': 'gzip' }],
-      ['JSON hit (plain)', path, {}],
-      ['CSV render (gzip)', `${path}&format=csv`, { 'accept-encoding': 'gzip' }],
-      ['CSV hit (plain)', `${path}&format=csv`, {}],
-      ['NDJSON render (plain)', path, { accept: 'application/x-ndjson' }],
+      ['JSON miss, gzip client', path, gzip],
+      ['JSON hit, gzip client', path, gzip],
+      ['JSON hit, plain client (inflated as sent)', path, identity],
+      ['CSV rendered from the result file, gzip client', `${path}&format=csv`, gzip],
+      ['CSV hit, plain client', `${path}&format=csv`, identity],
+      ['NDJSON rendered, plain client', path, { ...identity, accept: 'application/x-ndjson' }],
     ]
     const rssResults: Array<Record<string, unknown>> = []
     for (const [label, url, headers] of steps) {
+      const server = await startServer('large-server-rss', {
+        MAX_RESULT_ROWS: '2000000',
+        CACHE_PREFIX: prefix,
+      })
+      // Warm-up on the 100k-row result in every format and encoding: the JIT has compiled the paths and V8's young
+      // generation has grown to the size this allocation rate gives it — a fixed cost, whatever the result's size.
+      const warm = RANGES['100k']
+      for (const format of ['json', 'csv', 'ndjson'])
+        for (const h of [gzip, identity])
+          await drain(
+            await fetch(`${server.url}/queries/events?start=${warm.start}&end=${warm.end}&format=${format}`, {
+              headers: h,
+            }),
+          )
+      const base = memoryOf(server.pid).rss
       resetPeak(server.pid)
       const { ms, value: res } = await timed(async () => {
         const r = await fetch(`${server.url}${url}`, { headers })
-        return { status: r.status, cache: r.headers.get('x-cache'), bytes: await drain(r) }
+        // fetch inflates gzip itself: the bytes on the wire are the Content-Length.
+        const wire = Number(r.headers.get('content-length') ?? 0)
+        return { status: r.status, cache: r.headers.get('x-cache'), bytes: await drain(r), wire }
       })
       const { peak } = memoryOf(server.pid)
-      rssResults.push({ step: label, ms, ...res, peak })
+      rssResults.push({ step: label, ms, ...res, base, peak, aboveBase: peak - base })
       say(
-        `${label}: ${res.status} ${res.cache}, ${mb(res.bytes)} in ${ms.toFixed(0)} ms; peak RSS ${mb(peak)}`,
+        `${label}: ${res.status} ${res.cache}, ${mb(res.wire)} sent (${mb(res.bytes)} plain) in ${ms.toFixed(0)} ms; RSS ${mb(base)} before, peak ${mb(peak)} (+${mb(peak - base)})`,
       )
+      server.child.kill('SIGTERM')
+      await new Promise((r) => server.child.once('exit', r))
     }
+    // The stored entries of the 1M-row result (the 100k ones of the warm-up are a tenth of their size).
     const stored: Record<string, number> = {}
-    for (const key of await redis.keys(`${server.prefix}:v3:*`)) {
+    for (const key of await redis.keys(`${prefix}:v3:*`)) {
       const type = await redis.type(key)
-      if (type === 'string') stored[key.slice(server.prefix.length)] = await redis.strlen(key)
+      const bytes = type === 'string' ? await redis.strlen(key) : 0
+      if (bytes > 1e6) stored[key.slice(prefix.length + 1)] = bytes
     }
     const largest = Math.max(...Object.values(stored))
-    const worst = Math.max(...rssResults.map((r) => r.peak as number))
-    report.rss = { baseRss: base, stored, steps: rssResults, worstPeak: worst, target: 2 * largest + base }
+    const worst = Math.max(...rssResults.map((r) => r.aboveBase as number))
+    report.rss = { stored, steps: rssResults, worstAboveBase: worst, target: 2 * largest }
     say(
-      `base RSS ${mb(base)}; stored entries ${Object.values(stored).map(mb).join(', ')}; worst peak ${mb(worst)} vs target 2 × ${mb(largest)} + base = ${mb(2 * largest + base)} → ${worst < 2 * largest + base ? 'met' : 'NOT met'}`,
+      `stored entries ${Object.values(stored).map(mb).join(', ')}; worst peak above the warmed-up base ${mb(worst)} vs 2 × ${mb(largest)} = ${mb(2 * largest)} → ${worst < 2 * largest ? 'met' : 'NOT met'}`,
     )
-    server.child.kill('SIGTERM')
   }
 
   // ---- (3) hit throughput of a ~10 MB gzip body vs the floor -----------------------------------------------------

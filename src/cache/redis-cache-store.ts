@@ -38,6 +38,11 @@ type ScriptClient = (Redis | Cluster) & {
 const px = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs))
 
 /** CacheStore on Redis (standalone or Cluster). Values are binary-safe Buffers; expiry is Redis's own PX. */
+/** Values larger than this are written in slices of this size (see setInSlices). */
+const WRITE_SLICE_BYTES = 1024 * 1024
+/** A key with a hash tag of its own: `{key}` would not name its slot, so it is written whole. */
+const HASH_TAGGED = /[{}]/
+
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis'
   private readonly client: ScriptClient
@@ -60,11 +65,40 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    if (value.length > WRITE_SLICE_BYTES && !HASH_TAGGED.test(key)) {
+      await this.setInSlices(key, value, ttlMs, false)
+      return
+    }
     await this.client.set(key, value, 'PX', px(ttlMs))
   }
 
   async setIfAbsent(key: string, value: Buffer, ttlMs: number): Promise<boolean> {
+    if (value.length > WRITE_SLICE_BYTES && !HASH_TAGGED.test(key))
+      return this.setInSlices(key, value, ttlMs, true)
     return (await this.client.set(key, value, 'PX', px(ttlMs), 'NX')) === 'OK'
+  }
+
+  /**
+   * A large value written in slices: ioredis copies a command's arguments into one buffer before it writes it, which
+   * for a large result entry was a second copy of the whole entry in memory. The slices build a key of their own (in
+   * the key's slot: its hash tag is the key) that one transaction renames into place, so no reader ever sees a part.
+   */
+  private async setInSlices(
+    key: string,
+    value: Buffer,
+    ttlMs: number,
+    onlyIfAbsent: boolean,
+  ): Promise<boolean> {
+    const partial = `{${key}}:partial`
+    const tx = this.client.multi().set(partial, value.subarray(0, WRITE_SLICE_BYTES), 'PX', px(ttlMs))
+    for (let at = WRITE_SLICE_BYTES; at < value.length; at += WRITE_SLICE_BYTES)
+      tx.append(partial, value.subarray(at, at + WRITE_SLICE_BYTES))
+    if (onlyIfAbsent) tx.renamenx(partial, key).del(partial)
+    else tx.rename(partial, key)
+    const replies = (await tx.exec()) ?? []
+    for (const [err] of replies) if (err) throw err
+    const renamed = replies[replies.length - (onlyIfAbsent ? 2 : 1)]?.[1]
+    return onlyIfAbsent ? renamed === 1 : true
   }
 
   async replaceIfEquals(key: string, expected: Buffer, value: Buffer, ttlMs: number): Promise<boolean> {

@@ -60,6 +60,21 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(Buffer.compare(got as Buffer, value)).toBe(0)
     })
 
+    it('large values (Redis writes them in slices) round-trip, keep their TTL, and setIfAbsent keeps the first', async () => {
+      const big = randomBytes(3 * 1024 * 1024 + 17)
+      await h.store.set(h.key('big'), big, 60_000)
+      expect(Buffer.compare((await h.store.get(h.key('big'))) as Buffer, big)).toBe(0)
+      const other = randomBytes(2 * 1024 * 1024 + 5)
+      expect(await h.store.setIfAbsent(h.key('big'), other, 60_000)).toBe(false)
+      expect(Buffer.compare((await h.store.get(h.key('big'))) as Buffer, big)).toBe(0)
+      expect(await h.store.setIfAbsent(h.key('big-nx'), other, 150)).toBe(true)
+      expect(Buffer.compare((await h.store.get(h.key('big-nx'))) as Buffer, other)).toBe(0)
+      await new Promise((r) => setTimeout(r, 250))
+      expect(await h.store.get(h.key('big-nx'))).toBeNull()
+      // Nothing is left behind under the slices' own key.
+      expect(await h.store.get(`{${h.key('big')}}:partial`)).toBeNull()
+    })
+
     it('overwrites a value', async () => {
       await h.store.set(h.key('ow'), Buffer.from('one'), 60_000)
       await h.store.set(h.key('ow'), Buffer.from('two'), 60_000)
