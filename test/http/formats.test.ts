@@ -156,6 +156,20 @@ describe('result formats: JSON, CSV, NDJSON (real Redis, local Athena and its S3
     expect(after.headers.get('x-cache')).not.toBe('HIT')
   })
 
+  it('100k rows with the default limits, in every format, through the S3 read', async () => {
+    const path = '/queries/events?start=2024-01-01&end=2024-02-19'
+    const pages0 = s.local.stats().calls.GetQueryResults ?? 0
+    const res = await s.app.request(path, { headers: { 'accept-encoding': 'gzip' } })
+    expect(res.status).toBe(200)
+    expect((s.local.stats().calls.GetQueryResults ?? 0) - pages0).toBe(1)
+    const body = JSON.parse(gunzipSync(Buffer.from(await res.arrayBuffer())).toString()) as JsonBody
+    expect(body.meta.rowCount).toBeGreaterThanOrEqual(100_000)
+    const csv = await (await s.app.request(`${path}&format=csv`)).text()
+    expect(csv.split('\r\n').length - 2).toBe(body.meta.rowCount)
+    const ndjson = await (await s.app.request(`${path}&format=ndjson`)).text()
+    expect(ndjson.split('\n').length - 1).toBe(body.meta.rowCount)
+  }, 60_000)
+
   it('the format is not a query parameter: the catalog may not declare one, and it does not split the JSON entry', async () => {
     const plain = await s.app.request(SMALL)
     const explicit = await s.app.request(`${SMALL}&format=json`)
