@@ -10,6 +10,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { gunzipSync } from 'node:zlib'
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena'
 import { S3Client } from '@aws-sdk/client-s3'
 import { Redis } from 'ioredis'
@@ -21,7 +22,7 @@ import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-
 const OUT_DIR = '.bench'
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20)
 const READ_ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 3)
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'read,rss,hit').split(','))
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'read,rss,hit,lambda').split(','))
 const DATA_DIR = process.env.DATA_DIR ?? './data'
 /** Date ranges of the `events` query: about 100k and 1M rows of the sample data. */
 const RANGES = {
@@ -335,6 +336,94 @@ async function main(): Promise<void> {
       `hit of a ${mb(gzip.length)} gzip body (${HEY_CONNECTIONS} connections, ${HEY_DURATION}): ours ${ours.rps.toFixed(1)} req/s = ${mb(ours.rps * gzip.length)}/s (p50 ${ours.p50Ms.toFixed(0)} ms, ${ours.cpuMsPerRequest.toFixed(1)} ms CPU/req), floor ${base.rps.toFixed(1)} req/s (p50 ${base.p50Ms.toFixed(0)} ms, ${base.cpuMsPerRequest.toFixed(1)} ms CPU/req) → ${((100 * ours.rps) / base.rps).toFixed(0)} % of the floor`,
     )
     await redis.del(baselineKey)
+  }
+
+  // ---- (4) the 1M-row result from the built Lambda bundle, streamed ---------------------------------------------
+  // dist/lambda/index.mjs's streamingHandler, in a process of its own with the runtime's `awslambda` global emulated
+  // (test/helpers/lambda-runner.ts), the deployed environment and the default limits, against the same local Athena.
+  if (PARTS.has('lambda')) {
+    if (spawnSync('npm', ['run', 'build'], { stdio: 'ignore' }).status !== 0)
+      throw new Error('npm run build failed')
+    const { start: from, end } = RANGES['1M']
+    const event = (query: Record<string, string>) => {
+      const headers = { Host: 'abc123.execute-api.eu-west-2.amazonaws.com', 'Accept-Encoding': 'gzip' }
+      return {
+        resource: '/queries/events',
+        path: '/queries/events',
+        httpMethod: 'GET',
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: query,
+        multiValueQueryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
+        requestContext: {
+          resourcePath: '/queries/events',
+          httpMethod: 'GET',
+          stage: 'default',
+          requestId: 'r',
+        },
+        body: null,
+        isBase64Encoded: false,
+      }
+    }
+    const invocations = ['json', 'csv', 'ndjson'].map((format) => ({
+      handler: 'streamingHandler',
+      event: event({ start: from, end, format }),
+    }))
+    const t0 = performance.now()
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'test/helpers/lambda-runner.ts', '--invocations', JSON.stringify(invocations)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 512 * 1024 * 1024,
+        env: {
+          ...process.env,
+          LAMBDA_MODULE: 'dist/lambda/index.mjs',
+          QUERY_ENGINE: 'athena',
+          ATHENA_ENDPOINT: endpoint,
+          AWS_REGION: 'eu-west-2',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          REDIS_URL: redisInfo.url,
+          CACHE_PREFIX: `acplarge-${randomUUID().slice(0, 8)}`,
+          ATHENA_WORKGROUP: 'primary',
+          ATHENA_DATABASE: 'analytics',
+          CONFIG_DIR: 'wrangler-free-config',
+          LOG_LEVEL: 'silent',
+          SYNC_DEADLINE_MS: '300000',
+        },
+      },
+    )
+    const line = run.stdout.split('\n').find((l) => l.startsWith('RESULTS '))
+    if (!line) throw new Error(`lambda runner: ${run.stderr.slice(0, 2000)}`)
+    const results = JSON.parse(line.slice('RESULTS '.length)) as Array<{
+      streamed?: { prelude: string | null; bodyBase64: string; ended: boolean }
+    }>
+    const lambda: Array<Record<string, unknown>> = []
+    for (const [i, format] of ['json', 'csv', 'ndjson'].entries()) {
+      const streamed = results[i]?.streamed
+      const prelude = JSON.parse(streamed?.prelude ?? 'null') as {
+        statusCode: number
+        headers: Record<string, string>
+      }
+      const body = Buffer.from(streamed?.bodyBase64 ?? '', 'base64')
+      const plain = gunzipSync(body)
+      const rows =
+        format === 'json'
+          ? (JSON.parse(plain.toString()) as { meta: { rowCount: number } }).meta.rowCount
+          : plain.toString().split(format === 'csv' ? '\r\n' : '\n').length - (format === 'csv' ? 2 : 1)
+      lambda.push({
+        format,
+        status: prelude.statusCode,
+        rows,
+        streamedBytes: body.length,
+        plainBytes: plain.length,
+      })
+      say(
+        `Lambda bundle, streamingHandler, ${format}: ${prelude.statusCode}, ${rows} rows, ${mb(body.length)} streamed (gzip; ${mb(plain.length)} plain), stream ended: ${streamed?.ended}`,
+      )
+    }
+    report.lambda = { results: lambda, ms: performance.now() - t0 }
   }
 
   await writeFile(`${OUT_DIR}/large-results.json`, JSON.stringify({ report, lines }, null, 2))
