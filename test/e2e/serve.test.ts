@@ -49,6 +49,41 @@ describe('acp serve as child processes sharing one Redis', () => {
     )
   })
 
+  it('a large plain body is inflated as it is sent, with its Content-Length; a client leaving mid-body harms nothing', async () => {
+    // Two weeks of raw events: several MB of JSON, over the size inflated whole (1 MiB).
+    const path = '/queries/events?start=2024-02-01&end=2024-02-15'
+    const gzip = await fetch(`${one.url}${path}`, { headers: { 'accept-encoding': 'gzip' } })
+    const expected = Buffer.from(await gzip.arrayBuffer())
+    const { request } = await import('node:http')
+    const plain = await new Promise<{ length: string | undefined; body: Buffer }>((resolve, reject) => {
+      request(`${one.url}${path}`, { headers: { 'accept-encoding': 'identity' } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ length: res.headers['content-length'], body: Buffer.concat(chunks) }))
+        res.on('error', reject)
+      })
+        .on('error', reject)
+        .end()
+    })
+    expect(plain.body.length).toBeGreaterThan(1024 * 1024)
+    expect(plain.length).toBe(String(plain.body.length))
+    expect(plain.body.equals(expected)).toBe(true)
+    // A client that reads a little and goes away.
+    await new Promise<void>((resolve) => {
+      const req = request(`${one.url}${path}`, { headers: { 'accept-encoding': 'identity' } }, (res) => {
+        res.once('data', () => {
+          req.destroy()
+          resolve()
+        })
+      })
+      req.on('error', () => resolve())
+      req.end()
+    })
+    const after = await fetch(`${one.url}${path}`, { headers: { 'accept-encoding': 'identity' } })
+    expect(after.status).toBe(200)
+    expect(Buffer.from(await after.arrayBuffer()).equals(expected)).toBe(true)
+  })
+
   it('reports health with the Redis cache and the local engine, and logs one JSON line per request', async () => {
     expect(await (await fetch(`${two.url}/health`)).json()).toEqual({
       status: 'ok',
