@@ -5,9 +5,10 @@ import type { CacheStore } from './cache/cache-store.ts'
 import type { GuardedCacheStore } from './cache/guarded-cache-store.ts'
 import type { PlainBodies } from './cache/plain-bodies.ts'
 import type { QueryEngineMode } from './config/load-config.ts'
+import type { Tenants } from './config/tenants.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
-import { API_KEY_HEADER, adminKeyAuth, apiKeyAuth, KeyRing } from './http/api-key-auth.ts'
+import { API_KEY_HEADER, adminKeyAuth, KeyRing, readKeyAuth } from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { corsMiddleware } from './http/cors.ts'
 import { FORMAT_PARAMETER, negotiateFormat } from './http/formats.ts'
@@ -28,6 +29,8 @@ export interface AppDeps {
   engine: QueryEngineMode
   apiKeys: readonly string[]
   adminApiKeys: readonly string[]
+  /** tenants.yaml: their keys read too, each bound to its tenant's values and entries. */
+  tenants?: Tenants | undefined
   /** One line per request; undefined = request logging off. */
   accessLog: AccessLog | undefined
   /** Invalidation, prewarm and statistics (the admin routes). */
@@ -69,10 +72,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
   const app = new Hono<AppEnv>()
   // Who may cache a result is a property of the deployment, not of a hit: decided here, once.
-  const resultHeaders = resultHeaderPolicy({ keyed: deps.apiKeys.length > 0, plainBodies: deps.plainBodies })
-  const openApi = JSON.stringify(
-    buildOpenApi(deps.service.catalog, { apiKeysRequired: deps.apiKeys.length > 0 }),
-  )
+  const readKeys = new KeyRing(deps.apiKeys, deps.tenants)
+  const resultHeaders = resultHeaderPolicy({ keyed: !readKeys.empty, plainBodies: deps.plainBodies })
+  const openApi = JSON.stringify(buildOpenApi(deps.service.catalog, { apiKeysRequired: !readKeys.empty }))
   const queryList = JSON.stringify({
     queries: [...deps.service.catalog.queries.values()].map((q) => ({
       name: q.name,
@@ -112,9 +114,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
 
-  const readKeys = new KeyRing(deps.apiKeys)
   if (!readKeys.empty) {
-    const auth = apiKeyAuth({ keys: readKeys })
+    const auth = readKeyAuth(readKeys)
     for (const path of READ_KEY_PATHS) app.use(path, auth)
   }
 
@@ -129,7 +130,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const readQuery = (name: string) => async (c: import('hono').Context<AppEnv>) => {
     const url = c.req.url
     const q = url.indexOf('?')
-    const json = deps.service.resolveRequest(name, q < 0 ? '' : url.slice(q + 1), () => c.req.queries())
+    const json = deps.service.resolveRequest(
+      name,
+      q < 0 ? '' : url.slice(q + 1),
+      () => c.req.queries(),
+      c.get('tenant'),
+    )
     const format = negotiateFormat(c.req.query(FORMAT_PARAMETER), c.req.header('accept'))
     const resolved = deps.service.inFormat(json, format)
     const prefer = c.req.header('prefer')
@@ -144,10 +150,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (route.kind === 'fixed') app.get(honoPath(route), readQuery(route.query))
     else app.get(honoPath(route), (c) => readQuery(c.req.param('name') ?? '')(c))
   }
-  if (deps.apiKeys.length > 0)
-    app.use('/executions/*', apiKeyAuth({ keys: [...deps.apiKeys, ...deps.adminApiKeys] }))
+  // Read keys (a tenant's sees its own executions only) and admin keys (every execution).
+  const adminKeys = new KeyRing(deps.adminApiKeys)
+  const executionKeys = new KeyRing([...deps.apiKeys, ...deps.adminApiKeys], deps.tenants)
+  // Open when reads are open (as the reads that answered 202 were).
+  if (!readKeys.empty) app.use('/executions/*', readKeyAuth(executionKeys))
   app.get('/executions/:id', async (c) => {
-    const read = await deps.service.execution(c.req.param('id'))
+    const presented = c.req.header(API_KEY_HEADER)
+    const admin = !adminKeys.empty && adminKeys.check(presented) === 'ok'
+    const tenant = c.get('tenant')
+    const read = await deps.service.execution(c.req.param('id'), {
+      admin,
+      ...(tenant ? { tenant: tenant.id } : {}),
+    })
     if (read.kind === 'pending') return pendingResponse(c, read)
     c.set('read', read)
     return resultResponse(c, read, now(), resultHeaders)

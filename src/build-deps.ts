@@ -211,6 +211,7 @@ export async function buildDeps(
   })
   const service = new QueryService({
     catalog,
+    tenants: config.tenants,
     store,
     runner,
     reader,
@@ -243,8 +244,10 @@ export async function buildDeps(
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
   const operations = new Operations({ invalidator, prewarmer, usage, schedules, logger })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
-  if (config.apiKeys.length === 0)
-    logger.warn('API_KEYS is not set: query routes are open to anyone who can reach them')
+  if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
+    logger.warn(
+      'API_KEYS is not set and there are no tenants: query routes are open to anyone who can reach them',
+    )
   return {
     service,
     store,
@@ -252,6 +255,7 @@ export async function buildDeps(
     engine: config.engine,
     apiKeys: config.apiKeys,
     adminApiKeys: config.adminApiKeys,
+    tenants: config.tenants,
     accessLog,
     operations,
     usage,

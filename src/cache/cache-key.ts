@@ -13,6 +13,8 @@ export interface QueryIdentity {
   database: string
   workgroup: string
   params: Readonly<Record<string, string | number>>
+  /** The caller's tenant (tenants.yaml), when it has one: tenants never share an entry. */
+  tenant?: string
 }
 
 /** Deterministic JSON with sorted keys at every level: key order in the input never changes the key. */
@@ -36,6 +38,8 @@ export function identityHash(identity: QueryIdentity): string {
         d: identity.database,
         w: identity.workgroup,
         p: identity.params,
+        // Only present for a tenant's read: untenanted identities (and their keys) are as they always were.
+        ...(identity.tenant !== undefined ? { t: identity.tenant } : {}),
       }),
     )
     .digest('base64url')

@@ -20,6 +20,11 @@ const relativeDefault = z.strictObject({ from: identifier, days: z.number().int(
 const common = {
   required: z.boolean().default(false),
   description: z.string().optional(),
+  /**
+   * `tenant`: the value always comes from the caller's tenant (tenants.yaml), never from the request: a request that
+   * sets it is a 400, and a caller whose tenant has no value for it cannot run the query (403).
+   */
+  from: z.literal('tenant').optional(),
 }
 
 const parameterSchema = z.discriminatedUnion('type', [
@@ -238,6 +243,8 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     }
     if (p.required && p.default !== undefined)
       fail(`parameters.${p.name}`, 'a required parameter cannot have a default')
+    if (p.from === 'tenant' && (p.default !== undefined || p.required))
+      fail(`parameters.${p.name}`, 'a parameter bound to the tenant takes neither a default nor required')
   }
   for (const r of raw.ranges) {
     for (const end of [r.from, r.to])

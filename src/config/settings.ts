@@ -3,6 +3,7 @@ import { type Catalog, loadCatalog } from './catalog.ts'
 import { type AppConfig, type Env, type LoadConfigOptions, loadConfig } from './load-config.ts'
 import { loadPrewarmSettings, type PrewarmSettings } from './prewarm.ts'
 import { checkScheduleCoverage, loadSchedules, SCHEDULES_FILE, type ScheduleDef } from './schedules.ts'
+import { loadTenants, type Tenants } from './tenants.ts'
 
 /**
  * Everything the service is configured with: the environment (AppConfig) and the files of CONFIG_DIR, validated
@@ -15,6 +16,8 @@ export interface Settings extends AppConfig {
   readonly prewarm: PrewarmSettings
   /** `schedules.yaml` (none when absent); each names only catalog queries and tags. */
   readonly schedules: readonly ScheduleDef[]
+  /** `tenants.yaml` (none when absent): keys by digest and the values their reads are bound to. */
+  readonly tenants: Tenants
 }
 
 /** Per entry point defaults (`defaultEngine`…), `configDir` (the CLI's `--config-dir`) and `requiredEnv`. */
@@ -25,6 +28,7 @@ export interface ConfigFiles {
   catalog: Catalog
   prewarm: PrewarmSettings
   schedules: readonly ScheduleDef[]
+  tenants: Tenants
 }
 
 /**
@@ -33,12 +37,13 @@ export interface ConfigFiles {
  */
 export async function loadConfigFiles(configDir: string): Promise<ConfigFiles> {
   const catalog = await loadCatalog(configDir)
-  const [prewarm, schedules] = await Promise.all([
+  const [prewarm, schedules, tenants] = await Promise.all([
     loadPrewarmSettings(configDir, catalog),
     loadSchedules(configDir),
+    loadTenants(configDir, catalog),
   ])
   checkScheduleCoverage(schedules, catalog, join(configDir, SCHEDULES_FILE))
-  return { catalog, prewarm, schedules }
+  return { catalog, prewarm, schedules, tenants }
 }
 
 /**

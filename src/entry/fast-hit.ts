@@ -35,11 +35,11 @@ export function fastHitListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const guard = requestGuardOf(deps)
   // The same route table and key check as the Hono app: whatever this path does not answer, the app does, alike.
-  const readKeys = new KeyRing(deps.apiKeys)
+  const readKeys = new KeyRing(deps.apiKeys, deps.tenants)
   const now = deps.now ?? Date.now
   // The app's caching headers, plus what its CORS middleware would add: requests answered here carry no Origin.
   const resultHeaders = resultHeaderPolicy({
-    keyed: deps.apiKeys.length > 0,
+    keyed: !readKeys.empty,
     cors: deps.corsOrigin ? corsHeadersWithoutOrigin(deps.corsOrigin) : undefined,
     plainBodies: deps.plainBodies,
   })
@@ -53,7 +53,8 @@ export function fastHitListener(
     const name = matchQueryRoute(path)
     if (name === undefined) return fallback(req, res)
     const key = req.headers[API_KEY_HEADER]
-    if (readKeys.check(typeof key === 'string' ? key : undefined) !== 'ok') return fallback(req, res)
+    const match = readKeys.identify(typeof key === 'string' ? key : undefined)
+    if (match.verdict !== 'ok') return fallback(req, res)
     const t0 = performance.now()
     const respond = (read: ReadResult): void => {
       let prepared: ReturnType<typeof prepareResult>
@@ -96,7 +97,7 @@ export function fastHitListener(
       logged()
     }
     const search = q < 0 ? '' : url.slice(q + 1)
-    const json = deps.service.tryResolve(name, search)
+    const json = deps.service.tryResolve(name, search, match.tenant)
     if (!json) return fallback(req, res)
     let format: ResultFormat
     try {

@@ -74,6 +74,8 @@ export class AccessLog {
     let line = `{"level":"info","time":"${this.isoNow()}","name":${this.name},"method":"${method}","path":${JSON.stringify(path)},"status":${status},"durationMs":${round2(durationMs)}`
     if (read) {
       line += `,"cache":"${read.outcome}","query":"${read.query}","key":"${read.key}","cacheMs":${round2(read.timings.cacheMs)}`
+      // Tenant ids are tenants.yaml identifiers ([a-z0-9_-]): written as they are, like the query name.
+      if (read.tenant !== undefined) line += `,"tenant":"${read.tenant}"`
       if (read.timings.engineMs !== undefined) line += `,"engineMs":${Math.round(read.timings.engineMs)}`
     }
     this.add(`${line},"msg":"request"}\n`)

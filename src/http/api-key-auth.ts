@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
+import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+import type { AppEnv } from './app-env.ts'
 
 export interface ApiKeyAuthOptions {
   /** Accepted keys (or a ring built from them); empty = open. */
@@ -22,6 +24,12 @@ export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): bo
 
 export type KeyVerdict = 'ok' | 'missing' | 'wrong'
 
+/** A verdict, and the tenant whose key was presented (none for API_KEYS keys and open routes). */
+export interface KeyMatch {
+  verdict: KeyVerdict
+  tenant?: TenantDef
+}
+
 /** The header that carries a key. */
 export const API_KEY_HEADER = 'x-api-key'
 
@@ -30,22 +38,57 @@ export const API_KEY_HEADER = 'x-api-key'
  * fast path so that both decide alike. Keys are held as SHA-256 digests and compared in constant time.
  */
 export class KeyRing {
-  private readonly digests: readonly Buffer[]
+  private readonly entries: ReadonlyArray<{ digest: Buffer; tenant?: TenantDef }>
 
-  constructor(keys: readonly string[]) {
-    this.digests = keys.map(digest)
+  /** `keys` in plain text (API_KEYS), and the tenants' keys as the digests tenants.yaml holds. */
+  constructor(keys: readonly string[], tenants?: Tenants) {
+    const entries: Array<{ digest: Buffer; tenant?: TenantDef }> = keys.map((k) => ({ digest: digest(k) }))
+    for (const tenant of tenants?.byId.values() ?? [])
+      for (const d of tenant.keyDigests) entries.push({ digest: d, tenant })
+    this.entries = entries
   }
 
   /** True when no key is configured (the routes are open, or closed, as the caller decides). */
   get empty(): boolean {
-    return this.digests.length === 0
+    return this.entries.length === 0
   }
 
   /** The verdict on a presented key (`ok` for any key when the ring is empty). */
   check(presented: string | undefined): KeyVerdict {
-    if (this.digests.length === 0) return 'ok'
-    if (!presented) return 'missing'
-    return matchesKey(presented, this.digests) ? 'ok' : 'wrong'
+    return this.identify(presented).verdict
+  }
+
+  /**
+   * The verdict and the key's tenant. Every digest is compared, in constant time, with no early exit: how long it
+   * takes says nothing of which key (or tenant) matched, or how nearly.
+   */
+  identify(presented: string | undefined): KeyMatch {
+    if (this.entries.length === 0) return { verdict: 'ok' }
+    if (!presented) return { verdict: 'missing' }
+    const c = digest(presented)
+    let match: { tenant?: TenantDef } | undefined
+    for (const entry of this.entries) if (timingSafeEqual(c, entry.digest) && !match) match = entry
+    if (!match) return { verdict: 'wrong' }
+    return match.tenant ? { verdict: 'ok', tenant: match.tenant } : { verdict: 'ok' }
+  }
+}
+
+/**
+ * Read routes: like apiKeyAuth, and the key's tenant (if any) is set as the request's `tenant` for the handlers,
+ * which bind its values and key its entries apart.
+ */
+export function readKeyAuth(ring: KeyRing): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const match = ring.identify(c.req.header(API_KEY_HEADER))
+    switch (match.verdict) {
+      case 'ok':
+        c.set('tenant', match.tenant)
+        return next()
+      case 'missing':
+        throw new UnauthorizedError(`Send your API key in the ${API_KEY_HEADER} header`)
+      case 'wrong':
+        throw new ForbiddenError('The API key is not valid')
+    }
   }
 }
 

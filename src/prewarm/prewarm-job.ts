@@ -187,17 +187,20 @@ export class Prewarmer {
     for (const set of this.o.settings.sets) {
       if (!covered(set.query)) continue
       const parameters = resolveSet(set, at)
-      try {
-        add({ resolved: service.resolve(set.query, parameters), source: 'configured' })
-      } catch (err) {
-        out.push({
-          query: set.query,
-          parameters,
-          source: 'configured',
-          action: 'failed',
-          reason: 'invalid-parameters',
-          error: (err as Error).message,
-        })
+      // A query bound to tenants' values is warmed for each tenant that may read it, with that tenant's values.
+      for (const tenant of service.readersOf(set.query)) {
+        try {
+          add({ resolved: service.replay(set.query, parameters, tenant), source: 'configured' })
+        } catch (err) {
+          out.push({
+            query: set.query,
+            parameters,
+            source: 'configured',
+            action: 'failed',
+            reason: 'invalid-parameters',
+            error: (err as Error).message,
+          })
+        }
       }
     }
     if (this.o.usage && this.o.settings.topN > 0) {
@@ -211,7 +214,12 @@ export class Prewarmer {
       for (const p of popular) {
         if (!covered(p.query)) continue
         try {
-          add({ resolved: service.resolve(p.query, p.parameters), source: 'popular', reads: p.reads })
+          // As the tenant that read it: its values come from the tenant again, never from the recorded member.
+          add({
+            resolved: service.replay(p.query, p.parameters, p.tenant),
+            source: 'popular',
+            reads: p.reads,
+          })
         } catch {
           // Recorded under an older catalog and no longer valid: not a dashboard anyone can load any more.
         }

@@ -29,6 +29,8 @@ export interface ExecutionRecord {
   createdAt: number
   /** The invalidation stamp the computation started from (see generations.ts). */
   known?: number
+  /** The tenant it was started for; only that tenant (or an admin) may see it. */
+  tenant?: string
 }
 
 /** A stored record is input: anything else under an `x:` key is ignored (and removed), never a 500. */
@@ -38,6 +40,7 @@ const recordSchema = z.object({
   key: z.string().min(1).max(1024),
   createdAt: z.number().nonnegative(),
   known: z.number().nonnegative().optional(),
+  tenant: z.string().min(1).max(64).optional(),
 })
 
 export interface ExecutionRegistryOptions {
@@ -74,6 +77,7 @@ export class ExecutionRegistry {
       key: resolved.key,
       createdAt: this.o.now(),
       known,
+      ...(resolved.tenant ? { tenant: resolved.tenant.id } : {}),
     }
     await this.o.store
       .set(
@@ -84,10 +88,15 @@ export class ExecutionRegistry {
       .catch(() => {})
   }
 
-  /** The state of an execution: its result when done (collected if nobody has yet), else pending. */
-  async execution(id: string): Promise<ReadOutcome> {
+  /**
+   * The state of an execution: its result when done (collected if nobody has yet), else pending. `caller` is who
+   * asks: an execution started for another tenant is a 404, as one never issued (`admin` sees every execution).
+   */
+  async execution(id: string, caller: { tenant?: string; admin?: boolean } = {}): Promise<ReadOutcome> {
     const record = await this.get(id)
-    const resolved = this.o.resolver.resolve(record.query, record.params as RawParams)
+    if (!caller.admin && record.tenant !== caller.tenant)
+      throw new NotFoundError(`No execution ${id} was issued by this service`)
+    const resolved = this.o.resolver.replay(record.query, record.params as RawParams, record.tenant)
     const { entry } = await this.o.lookup.lookup(resolved)
     if (entry && entry.queryExecutionId === id) return entryResult(resolved, entry, 'HIT', { cacheMs: 0 })
     const execution = await this.o.runner.describe(id)

@@ -1,6 +1,6 @@
 import type { ParameterDef, QueryDef } from '../config/catalog.ts'
 import { coerceParameterValue, formatDate, parseIsoDate } from '../config/parameter-values.ts'
-import { type FieldIssue, ValidationError } from '../errors.ts'
+import { type FieldIssue, ForbiddenError, ValidationError } from '../errors.ts'
 
 /** Canonical bound parameters: defaults applied, values normalised, keys sorted. Equal requests → equal objects. */
 export type CanonicalParams = Readonly<Record<string, string | number>>
@@ -16,7 +16,11 @@ const DAY_MS = 86_400_000
  * Validates raw input against a query's parameter definitions and returns the canonical parameters.
  * Unknown, repeated, missing and malformed parameters are all reported at once, each by name.
  */
-export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams {
+export function parseParameters(
+  def: QueryDef,
+  raw: RawParams,
+  tenant?: { id: string; parameters: Readonly<Record<string, string | number>> },
+): CanonicalParams {
   const issues: FieldIssue[] = []
   const known = new Set(def.parameters.map((p) => p.name))
   for (const name of Object.keys(raw)) {
@@ -28,7 +32,16 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
   }
   const values: Record<string, string | number> = {}
   const relative: ParameterDef[] = []
+  const unbound: string[] = []
   for (const p of def.parameters) {
+    if (p.from === 'tenant') {
+      if (raw[p.name] !== undefined)
+        issues.push({ name: p.name, message: "is bound to the caller's tenant and cannot be set" })
+      const value = tenant?.parameters[p.name]
+      if (value === undefined) unbound.push(p.name)
+      else values[p.name] = value
+      continue
+    }
     let input = raw[p.name]
     if (Array.isArray(input)) {
       if (input.length > 1) {
@@ -80,6 +93,14 @@ export function parseParameters(def: QueryDef, raw: RawParams): CanonicalParams 
       issues,
     )
   }
+  // Checked after the request's own mistakes, so a bad request is told what is wrong with it first.
+  if (unbound.length > 0)
+    throw new ForbiddenError(
+      tenant
+        ? `Tenant '${tenant.id}' has no value for ${unbound.join(', ')}, which query '${def.name}' takes from the tenant`
+        : `Query '${def.name}' takes ${unbound.join(', ')} from the caller's tenant: use a tenant's key`,
+    )
+
   const canonical: Record<string, string | number> = {}
   for (const name of Object.keys(values).sort()) canonical[name] = values[name] as string | number
   return canonical

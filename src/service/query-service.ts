@@ -9,6 +9,7 @@ import { DamageReport } from '../cache/damage-report.ts'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
+import type { TenantDef, Tenants } from '../config/tenants.ts'
 import {
   EngineThrottledError,
   EngineTimeoutError,
@@ -49,6 +50,8 @@ export type {
 
 export interface QueryServiceOptions {
   catalog: Catalog
+  /** tenants.yaml (none when absent). */
+  tenants?: Tenants | undefined
   store: CacheStore
   runner: AthenaRunner
   /** Reads finished executions' rows (result files from S3 when they span pages). */
@@ -114,6 +117,7 @@ export class QueryService {
       keys,
       database: o.database,
       workgroup: o.workgroup,
+      tenants: o.tenants,
     })
     this.lookup = new EntryLookup({ store, keys, logger, l1: o.l1, now: o.now })
     const writer = new ResultWriter({
@@ -164,6 +168,19 @@ export class QueryService {
     })
   }
 
+  /**
+   * Who reads a query as the service replays it (prewarm): each tenant that may read it when it takes values from
+   * the tenant, else nobody in particular (undefined).
+   */
+  readersOf(query: string): Array<string | undefined> {
+    const def = this.o.catalog.queries.get(query)
+    const bound = def?.parameters.filter((p) => p.from === 'tenant').map((p) => p.name) ?? []
+    if (bound.length === 0) return [undefined]
+    return [...(this.o.tenants?.byId.values() ?? [])]
+      .filter((t) => (!t.queries || t.queries.has(query)) && bound.every((name) => name in t.parameters))
+      .map((t) => t.id)
+  }
+
   get catalog(): Catalog {
     return this.o.catalog
   }
@@ -178,14 +195,19 @@ export class QueryService {
     return this.o.history.expectedMs(resolved.key, resolved.def.name)
   }
 
-  /** Validates the request and derives its cache key; throws UnknownQueryError / ValidationError. */
-  resolve(name: string, raw: RawParams): ResolvedQuery {
-    return this.resolver.resolve(name, raw)
+  /** Validates the request and derives its cache key; throws UnknownQueryError / ValidationError / ForbiddenError. */
+  resolve(name: string, raw: RawParams, tenant?: TenantDef): ResolvedQuery {
+    return this.resolver.resolve(name, raw, tenant)
   }
 
-  /** `resolve` memoised on the exact query string; `raw` is only evaluated on a memo miss. */
-  resolveRequest(name: string, search: string, raw: () => RawParams): ResolvedQuery {
-    return this.resolver.resolveRequest(name, search, raw)
+  /** A read the service replays itself (prewarm): the tenant's values are taken from the tenant again. */
+  replay(name: string, params: RawParams, tenantId: string | undefined): ResolvedQuery {
+    return this.resolver.replay(name, params, tenantId)
+  }
+
+  /** `resolve` memoised on the exact query string (and tenant); `raw` is only evaluated on a memo miss. */
+  resolveRequest(name: string, search: string, raw: () => RawParams, tenant?: TenantDef): ResolvedQuery {
+    return this.resolver.resolveRequest(name, search, raw, tenant)
   }
 
   /** Drops the in-process tier (an invalidation happened here or was announced by another process). */
@@ -194,8 +216,8 @@ export class QueryService {
   }
 
   /** `resolveRequest` on a raw query string, or undefined for invalid input (the full path then reports it). */
-  tryResolve(name: string, search: string): ResolvedQuery | undefined {
-    return this.resolver.tryResolve(name, search)
+  tryResolve(name: string, search: string, tenant?: TenantDef): ResolvedQuery | undefined {
+    return this.resolver.tryResolve(name, search, tenant)
   }
 
   /**
@@ -369,8 +391,8 @@ export class QueryService {
   }
 
   /** The state of an execution this service started (see execution-registry.ts). */
-  execution(id: string): Promise<ReadOutcome> {
-    return this.registry.execution(id)
+  execution(id: string, caller: { tenant?: string; admin?: boolean } = {}): Promise<ReadOutcome> {
+    return this.registry.execution(id, caller)
   }
 
   /** Stops an execution this service started and clears its lease. */

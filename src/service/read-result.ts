@@ -1,6 +1,7 @@
 import type { QueryIdentity } from '../cache/cache-key.ts'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
 import type { QueryDef } from '../config/catalog.ts'
+import type { TenantDef } from '../config/tenants.ts'
 import type { CanonicalParams } from './parameters.ts'
 import type { ResultFormat } from './result-body.ts'
 
@@ -20,6 +21,8 @@ export interface ResolvedQuery {
   member: string
   /** The stamp hash of the query and the fields of it that concern this entry (see generations.ts). */
   stamps: { hashKey: string; fields: readonly string[] }
+  /** The caller's tenant, when it has one (also in `identity` and so in `key`). */
+  tenant?: TenantDef
   /** The body format; `json` is the entry computations write, the others are rendered from its execution. */
   format: ResultFormat
   /** For another format: the JSON read it is rendered from (same query, parameters and stamps). */
@@ -36,6 +39,8 @@ export interface ReadResult {
   def: QueryDef
   /** The body format of `entry`. */
   format: ResultFormat
+  /** The tenant the read was made as (its id), if any. */
+  tenant?: string
   /** Time spent in the cache lookup and (on a miss) in the engine, for Server-Timing and logs. */
   timings: { cacheMs: number; engineMs?: number }
 }
@@ -69,6 +74,7 @@ export function entryResult(
     query: resolved.def.name,
     def: resolved.def,
     format: resolved.format,
+    ...(resolved.tenant ? { tenant: resolved.tenant.id } : {}),
     timings,
   }
 }

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache'
 import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cache-key.ts'
 import { generationFields } from '../cache/generations.ts'
 import type { Catalog } from '../config/catalog.ts'
-import { UnknownQueryError } from '../errors.ts'
+import type { TenantDef, Tenants } from '../config/tenants.ts'
+import { ForbiddenError, UnknownQueryError } from '../errors.ts'
 import { parseParameters, type RawParams } from './parameters.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import type { ResultFormat } from './result-body.ts'
@@ -67,22 +68,35 @@ export class RequestResolver {
   private readonly variants = new WeakMap<ResolvedQuery, Partial<Record<ResultFormat, ResolvedQuery>>>()
 
   constructor(
-    private readonly o: { catalog: Catalog; keys: CacheKeys; database: string; workgroup: string },
+    private readonly o: {
+      catalog: Catalog
+      keys: CacheKeys
+      database: string
+      workgroup: string
+      /** tenants.yaml; none when absent. */
+      tenants?: Tenants | undefined
+    },
   ) {}
 
-  /** Validates the request and derives its cache key; throws UnknownQueryError / ValidationError. */
-  resolve(name: string, raw: RawParams): ResolvedQuery {
+  /**
+   * Validates the request and derives its cache key; throws UnknownQueryError / ValidationError, and ForbiddenError
+   * for a query the tenant may not read or one that needs a tenant's value the caller does not have.
+   */
+  resolve(name: string, raw: RawParams, tenant?: TenantDef): ResolvedQuery {
     const def = this.o.catalog.queries.get(name)
     if (!def) throw new UnknownQueryError(name)
+    if (tenant?.queries && !tenant.queries.has(name))
+      throw new ForbiddenError(`Tenant '${tenant.id}' may not read query '${name}'`)
     // The service's own parameters (the body format) are not the query's; the catalog cannot declare them.
     const { format: _format, ...queryRaw } = raw
-    const params = parseParameters(def, queryRaw)
+    const params = parseParameters(def, queryRaw, tenant)
     const identity: QueryIdentity = {
       query: def.name,
       sqlHash: def.sqlHash,
       database: def.database ?? this.o.database,
       workgroup: def.workgroup ?? this.o.workgroup,
       params,
+      ...(tenant ? { tenant: tenant.id } : {}),
     }
     const key = this.o.keys.entry(identity)
     return {
@@ -90,14 +104,33 @@ export class RequestResolver {
       params,
       identity,
       key,
-      member: popularityMember(def.name, canonicalJson(params)),
+      member: popularityMember(def.name, canonicalJson(params), tenant?.id),
       // Derived once here (and memoised with the resolution), not on every lookup.
       stamps: {
         hashKey: this.o.keys.generations(def.name),
         fields: generationFields(this.o.keys.entryId(key)),
       },
       format: 'json',
+      ...(tenant ? { tenant } : {}),
     }
+  }
+
+  /**
+   * A read the service replays itself (prewarm, `/executions/{id}`), from canonical parameters that include the
+   * tenant-bound values: those are dropped and taken from the tenant again, so a replay can never bind a value its
+   * tenant does not have. An unknown tenant (removed from tenants.yaml) is a ForbiddenError.
+   */
+  replay(name: string, params: RawParams, tenantId: string | undefined): ResolvedQuery {
+    const def = this.o.catalog.queries.get(name)
+    if (!def) throw new UnknownQueryError(name)
+    const tenant = tenantId === undefined ? undefined : this.o.tenants?.byId.get(tenantId)
+    if (tenantId !== undefined && !tenant) throw new ForbiddenError(`No tenant '${tenantId}' any more`)
+    const own = Object.fromEntries(
+      Object.entries(params).filter(
+        ([k]) => !def.parameters.some((p) => p.name === k && p.from === 'tenant'),
+      ),
+    )
+    return this.resolve(name, own, tenant)
   }
 
   /**
@@ -125,12 +158,13 @@ export class RequestResolver {
    * `resolve` memoised on the exact query string of the request; `raw` is only evaluated on a memo miss.
    * Errors are not memoised (bad input is rare and must be reported in full every time).
    */
-  resolveRequest(name: string, search: string, raw: () => RawParams): ResolvedQuery {
-    if (search.length > MEMO_MAX_SEARCH_LENGTH) return this.resolve(name, raw())
-    const memoKey = `${name}?${search}`
+  resolveRequest(name: string, search: string, raw: () => RawParams, tenant?: TenantDef): ResolvedQuery {
+    if (search.length > MEMO_MAX_SEARCH_LENGTH) return this.resolve(name, raw(), tenant)
+    // The tenant is part of the memo key: the same URL resolves to another entry for another tenant.
+    const memoKey = tenant ? `${tenant.id}@${name}?${search}` : `${name}?${search}`
     let resolved = this.memo.get(memoKey)
     if (!resolved) {
-      resolved = this.resolve(name, raw())
+      resolved = this.resolve(name, raw(), tenant)
       this.memo.set(memoKey, resolved)
     }
     return resolved
@@ -142,9 +176,9 @@ export class RequestResolver {
   }
 
   /** `resolveRequest` on a raw query string, or undefined for invalid input (the full path then reports it). */
-  tryResolve(name: string, search: string): ResolvedQuery | undefined {
+  tryResolve(name: string, search: string, tenant?: TenantDef): ResolvedQuery | undefined {
     try {
-      return this.resolveRequest(name, search, () => parseSearch(search))
+      return this.resolveRequest(name, search, () => parseSearch(search), tenant)
     } catch {
       return undefined
     }

@@ -25,6 +25,8 @@ export interface UsageCounters {
 /** One popular parameter combination over a window. */
 export interface PopularRead {
   query: string
+  /** The tenant the reads were made as, if any. */
+  tenant?: string
   parameters: CanonicalParams
   reads: number
 }
@@ -77,16 +79,28 @@ export function popularityKeep(topN: number): number {
   return Math.max(10 * topN, 1_000)
 }
 
-/** The popularity member of a read: the query and its canonical parameters, enough for prewarm to replay it. */
-export function popularityMember(query: string, canonicalParamsJson: string): string {
-  return `${query}?${canonicalParamsJson}`
+/**
+ * The popularity member of a read: the query, the tenant when the caller has one (`query@tenant`), and the canonical
+ * parameters — enough for prewarm to replay it as that tenant.
+ */
+export function popularityMember(query: string, canonicalParamsJson: string, tenant?: string): string {
+  return tenant === undefined
+    ? `${query}?${canonicalParamsJson}`
+    : `${query}@${tenant}?${canonicalParamsJson}`
 }
 
-function parseMember(member: string): { query: string; parameters: CanonicalParams } | undefined {
+function parseMember(
+  member: string,
+): { query: string; tenant?: string; parameters: CanonicalParams } | undefined {
   const q = member.indexOf('?')
   if (q <= 0) return undefined
+  const head = member.slice(0, q)
+  const at = head.indexOf('@')
   try {
-    return { query: member.slice(0, q), parameters: JSON.parse(member.slice(q + 1)) as CanonicalParams }
+    const parameters = JSON.parse(member.slice(q + 1)) as CanonicalParams
+    return at < 0
+      ? { query: head, parameters }
+      : { query: head.slice(0, at), tenant: head.slice(at + 1), parameters }
   } catch {
     return undefined
   }
