@@ -24,6 +24,7 @@ import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
 import { type BackgroundMode, QueryService } from './service/query-service.ts'
 import { RuntimeHistory } from './service/runtime-history.ts'
+import { TenantBudgets } from './service/tenant-budgets.ts'
 import { popularityKeep, UsageRecorder } from './service/usage.ts'
 
 export interface Deps extends AppDeps {
@@ -201,7 +202,9 @@ export async function buildDeps(
     maxResultBytes: config.query.maxResultBytes,
   })
   const keys = new CacheKeys(config.cachePrefix)
-  const usage = new UsageRecorder(new GuardedCounterStore(counters, breaker), keys, {
+  const guardedCounters = new GuardedCounterStore(counters, breaker)
+  const budgets = new TenantBudgets({ counters: guardedCounters, keys, now: options.now ?? Date.now })
+  const usage = new UsageRecorder(guardedCounters, keys, {
     bucketMs: POPULARITY_BUCKET_MS,
     retainMs: prewarmSettings.windowMs,
     keepPerBucket: popularityKeep(prewarmSettings.topN),
@@ -212,6 +215,7 @@ export async function buildDeps(
   const service = new QueryService({
     catalog,
     tenants: config.tenants,
+    budgets,
     store,
     runner,
     reader,
@@ -242,7 +246,14 @@ export async function buildDeps(
       : undefined
   const invalidator = new Invalidator({ service, store, keys })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
-  const operations = new Operations({ invalidator, prewarmer, usage, schedules, logger })
+  const operations = new Operations({
+    invalidator,
+    prewarmer,
+    usage,
+    schedules,
+    logger,
+    tenants: { defs: config.tenants, budgets },
+  })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
     logger.warn(

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ENGINE_UNAVAILABLE'
   | 'ENGINE_TIMEOUT'
   | 'RESULT_TOO_LARGE'
+  | 'BUDGET_EXCEEDED'
   | 'CACHE_UNAVAILABLE'
   | 'CONFIG'
 
@@ -171,6 +172,18 @@ export class ResultTooLargeError extends AcpError {
     message: string,
     readonly limit: { rows?: number; bytes?: number },
     readonly queryExecutionId?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A tenant spent its daily scan budget and there is no stale result to answer with (429 + Retry-After). */
+export class BudgetExceededError extends AcpError {
+  readonly code = 'BUDGET_EXCEEDED'
+  constructor(
+    message: string,
+    /** Seconds until the budget's day ends (UTC midnight). */
+    readonly retryAfterSeconds: number,
   ) {
     super(message)
   }

@@ -9,8 +9,8 @@ export interface ScoredMember {
  * CacheStore: nothing here is on the hit path, and nothing here must ever evict or delay a result.
  */
 export interface CounterStore {
-  /** Adds to counters of a hash (HINCRBY). */
-  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void>
+  /** Adds to counters of a hash (HINCRBY); with `ttlMs`, the hash expires that long after this write. */
+  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>, ttlMs?: number): Promise<void>
   /** Every counter of a hash. */
   getCounters(hashKey: string): Promise<Record<string, number>>
   /**

@@ -82,8 +82,12 @@ export class GuardedCounterStore implements CounterStore {
     private readonly breaker: CircuitBreaker,
   ) {}
 
-  incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
-    return this.breaker.run(() => this.inner.incrementCounters(hashKey, counts))
+  incrementCounters(
+    hashKey: string,
+    counts: Readonly<Record<string, number>>,
+    ttlMs?: number,
+  ): Promise<void> {
+    return this.breaker.run(() => this.inner.incrementCounters(hashKey, counts, ttlMs))
   }
   getCounters(hashKey: string): Promise<Record<string, number>> {
     return this.breaker.run(() => this.inner.getCounters(hashKey))

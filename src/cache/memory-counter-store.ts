@@ -3,6 +3,7 @@ import type { CounterStore, ScoredMember } from './counter-store.ts'
 /** In-process CounterStore: usage accounting of a single process (the memory cache's companion). */
 export class MemoryCounterStore implements CounterStore {
   private readonly hashes = new Map<string, Map<string, number>>()
+  private readonly hashExpiry = new Map<string, number>()
   private readonly sortedSets = new Map<string, { scores: Map<string, number>; expiresAt: number }>()
   private readonly now: () => number
 
@@ -10,15 +11,32 @@ export class MemoryCounterStore implements CounterStore {
     this.now = options.now ?? Date.now
   }
 
-  async incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
+  async incrementCounters(
+    hashKey: string,
+    counts: Readonly<Record<string, number>>,
+    ttlMs?: number,
+  ): Promise<void> {
+    this.dropExpiredHashes()
     const hash = this.hashes.get(hashKey) ?? new Map<string, number>()
     this.hashes.set(hashKey, hash)
     for (const [field, by] of Object.entries(counts))
       if (by !== 0) hash.set(field, (hash.get(field) ?? 0) + by)
+    if (ttlMs !== undefined) this.hashExpiry.set(hashKey, Date.now() + ttlMs)
   }
 
   async getCounters(hashKey: string): Promise<Record<string, number>> {
+    this.dropExpiredHashes()
     return Object.fromEntries(this.hashes.get(hashKey) ?? [])
+  }
+
+  /** Hashes written with a time to live (daily spend) go when it is over, as in Redis. */
+  private dropExpiredHashes(): void {
+    const now = Date.now()
+    for (const [key, at] of this.hashExpiry)
+      if (at <= now) {
+        this.hashExpiry.delete(key)
+        this.hashes.delete(key)
+      }
   }
 
   async incrementScores(

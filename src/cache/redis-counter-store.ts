@@ -16,10 +16,16 @@ export function sameSlotKey(key: string, suffix: string): string {
 export class RedisCounterStore implements CounterStore {
   constructor(private readonly client: Redis | Cluster) {}
 
-  async incrementCounters(hashKey: string, counts: Readonly<Record<string, number>>): Promise<void> {
+  async incrementCounters(
+    hashKey: string,
+    counts: Readonly<Record<string, number>>,
+    ttlMs?: number,
+  ): Promise<void> {
     const pipeline = this.client.pipeline()
     for (const [field, by] of Object.entries(counts)) if (by !== 0) pipeline.hincrby(hashKey, field, by)
-    if (pipeline.length > 0) await pipeline.exec()
+    if (pipeline.length === 0) return
+    if (ttlMs !== undefined) pipeline.pexpire(hashKey, Math.max(1, Math.ceil(ttlMs)))
+    await pipeline.exec()
   }
 
   async getCounters(hashKey: string): Promise<Record<string, number>> {

@@ -17,6 +17,8 @@ export interface TenantDef {
   readonly parameters: Readonly<Record<string, string | number>>
   /** The queries it may read; undefined = every query. */
   readonly queries: ReadonlySet<string> | undefined
+  /** Bytes Athena may scan for it per UTC day (DataScannedInBytes); undefined = no limit. */
+  readonly scannedBytesPerDay?: number
 }
 
 /** The tenants of a deployment (tenants.yaml); empty when the file is absent. */
@@ -33,6 +35,7 @@ const tenantSchema = z.strictObject({
   keys: z.array(keyDigest).min(1),
   parameters: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
   queries: z.array(z.string()).optional(),
+  budget: z.strictObject({ scannedBytesPerDay: z.number().int().positive() }).optional(),
 })
 const fileSchema = z.strictObject({ tenants: z.record(identifier, tenantSchema) })
 
@@ -90,6 +93,7 @@ export function parseTenants(raw: unknown, file: string, catalog: Catalog): Tena
       keyDigests: t.keys.map((k) => Buffer.from(k.slice('sha256:'.length), 'hex')),
       parameters,
       queries: t.queries ? new Set(t.queries) : undefined,
+      ...(t.budget ? { scannedBytesPerDay: t.budget.scannedBytesPerDay } : {}),
     })
   }
   return { byId }

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import {
   AcpError,
+  BudgetExceededError,
   EngineThrottledError,
   EngineTimeoutError,
   type ErrorCode,
@@ -45,6 +46,7 @@ const BY_CODE: Record<ErrorCode, { status: number; slug: string; title: string }
   ENGINE_UNAVAILABLE: { status: 502, slug: 'engine-unavailable', title: 'The query engine is unavailable' },
   ENGINE_TIMEOUT: { status: 504, slug: 'engine-timeout', title: 'The query engine did not answer in time' },
   RESULT_TOO_LARGE: { status: 413, slug: 'result-too-large', title: 'The result is too large' },
+  BUDGET_EXCEEDED: { status: 429, slug: 'budget-exceeded', title: "The tenant's daily scan budget is spent" },
   CACHE_UNAVAILABLE: { status: 503, slug: 'cache-unavailable', title: 'The cache is unavailable' },
   CONFIG: { status: 500, slug: 'configuration', title: 'Service misconfigured' },
 }
@@ -80,6 +82,7 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
     if (err instanceof EngineThrottledError || err instanceof EngineTimeoutError)
       headers['Retry-After'] = String(err.retryAfterSeconds)
     if (err.code === 'CACHE_UNAVAILABLE') headers['Retry-After'] = '1'
+    if (err instanceof BudgetExceededError) headers['Retry-After'] = String(err.retryAfterSeconds)
     return { problem: problem(status, slug, title, err.message, extra), headers }
   }
   if (err instanceof HTTPException) {

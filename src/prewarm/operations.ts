@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { ScheduleDef } from '../config/schedules.ts'
+import type { Tenants } from '../config/tenants.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
 import {
   type InvalidateRequest,
@@ -8,6 +9,7 @@ import {
   type Invalidator,
   parseInvalidateRequest,
 } from '../service/invalidation.ts'
+import type { TenantBudgets } from '../service/tenant-budgets.ts'
 import type { PopularRead, UsageCounters, UsageRecorder } from '../service/usage.ts'
 import type { Prewarmer, PrewarmItem, PrewarmReport, PrewarmTrigger } from './prewarm-job.ts'
 
@@ -31,6 +33,8 @@ export interface StatsReport extends UsageCounters {
   lastPrewarm: PrewarmReport | null
   /** This process's own counters since it started. */
   process: UsageCounters & { since: string }
+  /** Per tenant (tenants.yaml): bytes Athena scanned for it today (UTC) and its daily budget, if any. */
+  tenants?: Record<string, { scannedBytesToday: number; scannedBytesPerDay: number | null }>
 }
 
 export interface PrewarmRequest {
@@ -64,6 +68,8 @@ export class Operations {
       usage: UsageRecorder
       schedules: readonly ScheduleDef[]
       logger: Logger
+      /** The deployment's tenants and their spend, for the stats. */
+      tenants?: { defs: Tenants; budgets: TenantBudgets } | undefined
     },
   ) {}
 
@@ -123,6 +129,9 @@ export class Operations {
       prewarmer.lastReport(),
     ])
     const reads = shared.hits + shared.stale + shared.misses + shared.bypass
+    const tenants = this.o.tenants
+    const spent =
+      tenants && tenants.defs.byId.size > 0 ? await tenants.budgets.spentToday().catch(() => ({})) : undefined
     return {
       ...shared,
       reads,
@@ -130,6 +139,19 @@ export class Operations {
       topQueries,
       lastPrewarm,
       process,
+      ...(tenants && spent
+        ? {
+            tenants: Object.fromEntries(
+              [...tenants.defs.byId.values()].map((t) => [
+                t.id,
+                {
+                  scannedBytesToday: (spent as Record<string, number>)[t.id] ?? 0,
+                  scannedBytesPerDay: t.scannedBytesPerDay ?? null,
+                },
+              ]),
+            ),
+          }
+        : {}),
     }
   }
 

@@ -11,6 +11,7 @@ import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
 import {
+  BudgetExceededError,
   EngineThrottledError,
   EngineTimeoutError,
   EngineUnavailableError,
@@ -37,6 +38,7 @@ import { RequestResolver } from './request-resolver.ts'
 import type { ResultFormat } from './result-body.ts'
 import { ResultWriter } from './result-writer.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
+import type { TenantBudgets } from './tenant-budgets.ts'
 import type { UsageRecorder } from './usage.ts'
 
 export type {
@@ -67,6 +69,8 @@ export interface QueryServiceOptions {
   errorTtlSeconds: number
   background: BackgroundMode
   l1?: { ttlMs: number; maxBytes: number }
+  /** Tenants' daily scan budgets (tenants.yaml `budget`); absent = none enforced. */
+  budgets?: TenantBudgets | undefined
   /** Counts reads, executions and bytes; absent in tests that do not look at them. */
   usage?: UsageRecorder
   now?: () => number
@@ -131,6 +135,7 @@ export class QueryService {
       logger,
       errorTtlSeconds: o.errorTtlSeconds,
       usage: o.usage,
+      budgets: o.budgets,
       now,
     })
     this.registry = new ExecutionRegistry({
@@ -256,9 +261,19 @@ export class QueryService {
     return { entry, known }
   }
 
-  /** Computes a read's entry now, shared with any computation of the same key (prewarm). */
-  computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  /** Computes a read's entry now, shared with any computation of the same key (prewarm); within the tenant's budget. */
+  async computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+    await this.o.budgets?.check(resolved.tenant)
     return this.computation.computeShared(resolved, known)
+  }
+
+  /** True when the read's tenant has spent its scan budget for today (no query may start for it). */
+  private async overBudget(resolved: ResolvedQuery): Promise<boolean> {
+    if (!this.o.budgets || resolved.tenant?.scannedBytesPerDay === undefined) return false
+    return this.o.budgets.check(resolved.tenant).then(
+      () => false,
+      (err: unknown) => err instanceof BudgetExceededError,
+    )
   }
 
   /** The read of a resolution in a body format (its own entry, rendered from the JSON entry's execution). */
@@ -290,8 +305,14 @@ export class QueryService {
     const action = decideCacheAction(entry, now, { serveStale: def.staleSeconds > 0 })
     if (action.kind === 'serve' && entry) return entryResult(resolved, entry, 'HIT', { cacheMs })
     if (action.kind === 'serve-stale-and-refresh' && entry) {
-      await this.refreshWithin(resolved, known, deadlineAt)
+      // Over its budget a tenant is served what it has; the refresh waits for tomorrow's budget.
+      if (!(await this.overBudget(resolved))) await this.refreshWithin(resolved, known, deadlineAt)
       return entryResult(resolved, entry, 'STALE', { cacheMs })
+    }
+    if (await this.overBudget(resolved)) {
+      // Hits are never refused; a miss is answered by any result the tenant already has, however old, else 429.
+      if (entry && entry.kind === 'result') return entryResult(resolved, entry, 'STALE', { cacheMs })
+      await this.o.budgets?.check(resolved.tenant)
     }
     const fallback =
       entry && entry.kind === 'result' && now < entry.staleUntil + def.staleIfErrorSeconds * 1000

@@ -19,6 +19,7 @@ import type { EntryLookup } from './entry-lookup.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import { type BodyLimits, ResultBody } from './result-body.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
+import type { TenantBudgets } from './tenant-budgets.ts'
 import type { UsageRecorder } from './usage.ts'
 
 const USER_ERROR_STATUS = 422
@@ -41,6 +42,8 @@ export interface ResultWriterOptions {
   logger: Logger
   /** How long a user error (engine category 2) is cached; 0 = never. */
   errorTtlSeconds: number
+  /** Charged with what each execution collected for a tenant scanned. */
+  budgets?: TenantBudgets | undefined
   usage?: UsageRecorder | undefined
   now: () => number
 }
@@ -117,6 +120,14 @@ export class ResultWriter {
       encoded,
     )
     this.o.usage?.executionCollected(stats.dataScannedBytes, stats.reusedPreviousResult)
+    // Once per execution (only its collector gets here), whoever's read or prewarm collected it.
+    if (resolved.tenant)
+      await this.o.budgets?.charge(resolved.tenant.id, stats.dataScannedBytes).catch((err: unknown) => {
+        this.o.logger.warn(
+          { err: errorMessage(err), tenant: resolved.tenant?.id },
+          'tenant spend not counted',
+        )
+      })
     const generations = await lookup.generations(resolved)
     // Kept past staleness for stale-if-error.
     const ttlMs = staleUntil - computedAt + def.staleIfErrorSeconds * 1000

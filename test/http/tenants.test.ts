@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Stack, startStack } from '../helpers/stack.ts'
-import { TENANT_COUNTRY, TENANT_KEYS, tenantConfigDir } from '../helpers/tenant-config.ts'
+import { sha256Digest, TENANT_COUNTRY, TENANT_KEYS, tenantConfigDir } from '../helpers/tenant-config.ts'
 
 const PATH = '/queries/country_daily?start=2024-01-01'
 const ADMIN = 'admin-test-key-0123456789'
@@ -140,5 +140,62 @@ queries:
       const body = (await res.json()) as Body
       expect(new Set(body.rows.map((r) => r.country))).toEqual(new Set([TENANT_COUNTRY[tenant]]))
     }
+  })
+})
+
+describe('tenant budgets: bytes scanned per day', () => {
+  let s: Stack
+  let configDir: string
+  let clock = Date.now()
+  beforeAll(async () => {
+    configDir = await tenantConfigDir({
+      'tenants.yaml': `tenants:
+  acme:
+    keys: ["${sha256Digest(TENANT_KEYS.acme)}"]
+    parameters: { country: US }
+    budget: { scannedBytesPerDay: 1 }
+  globex:
+    keys: ["${sha256Digest(TENANT_KEYS.globex)}"]
+    parameters: { country: DE }
+`,
+    })
+    s = await startStack({ env: { CONFIG_DIR: configDir, ADMIN_API_KEYS: ADMIN }, now: () => clock })
+  })
+  afterAll(async () => {
+    await s?.close()
+    if (configDir) await rm(configDir, { recursive: true, force: true })
+  })
+
+  it('over budget: hits are served, a miss gets the old result or a 429 with Retry-After; others are unaffected', async () => {
+    const a = '/queries/country_daily?start=2024-01-01'
+    const b = '/queries/country_daily?start=2024-02-01'
+    const first = await s.app.request(a, as(TENANT_KEYS.acme))
+    expect(first.status).toBe(200)
+    expect(first.headers.get('x-cache')).toBe('MISS')
+    const started = s.local.stats().executionsStarted
+    // The first query spent the (one-byte) budget.
+    const refused = await s.app.request(b, as(TENANT_KEYS.acme))
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('content-type')).toBe('application/problem+json')
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(86_400)
+    expect(((await refused.json()) as { detail: string }).detail).toContain("Tenant 'acme'")
+    expect((await s.app.request(a, as(TENANT_KEYS.acme))).headers.get('x-cache')).toBe('HIT')
+    // Past its TTL (an hour): served stale, and no refresh starts.
+    clock += 3_601_000
+    const stale = await s.app.request(a, as(TENANT_KEYS.acme))
+    expect(stale.status).toBe(200)
+    expect(stale.headers.get('x-cache')).toBe('STALE')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(s.local.stats().executionsStarted).toBe(started)
+    // globex has no budget.
+    expect((await s.app.request(b, as(TENANT_KEYS.globex))).status).toBe(200)
+    const stats = (await (await s.app.request('/admin/stats', as(ADMIN))).json()) as {
+      tenants: Record<string, { scannedBytesToday: number; scannedBytesPerDay: number | null }>
+    }
+    expect(stats.tenants.acme?.scannedBytesToday).toBeGreaterThan(0)
+    expect(stats.tenants.acme?.scannedBytesPerDay).toBe(1)
+    expect(stats.tenants.globex?.scannedBytesPerDay).toBeNull()
+    expect(stats.tenants.globex?.scannedBytesToday).toBeGreaterThan(0)
   })
 })
