@@ -8,7 +8,13 @@ import type { QueryEngineMode } from './config/load-config.ts'
 import type { Tenants } from './config/tenants.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
-import { API_KEY_HEADER, adminKeyAuth, KeyRing, readKeyAuth } from './http/api-key-auth.ts'
+import {
+  API_KEY_HEADER,
+  adminKeyAuth,
+  KeyRing,
+  readKeyAuth,
+  type TenantFromRequest,
+} from './http/api-key-auth.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { corsMiddleware } from './http/cors.ts'
 import { FORMAT_PARAMETER, negotiateFormat } from './http/formats.ts'
@@ -31,6 +37,11 @@ export interface AppDeps {
   adminApiKeys: readonly string[]
   /** tenants.yaml: their keys read too, each bound to its tenant's values and entries. */
   tenants?: Tenants | undefined
+  /**
+   * Names a request's tenant before its key is looked at (the Lambda entry point: an API Gateway authorizer's
+   * context); a tenant so named needs no key. Only an entry point that knows where the name comes from supplies it.
+   */
+  tenantFromRequest?: TenantFromRequest | undefined
   /** One line per request; undefined = request logging off. */
   accessLog: AccessLog | undefined
   /** Invalidation, prewarm and statistics (the admin routes). */
@@ -71,7 +82,8 @@ export function requestGuardOf(deps: Pick<AppDeps, 'logger' | 'service'>): Reque
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
   const app = new Hono<AppEnv>()
-  // Who may cache a result is a property of the deployment, not of a hit: decided here, once.
+  // Who may cache a result is a property of the deployment, not of a hit: decided here, once. Every tenant has a key
+  // (tenants.yaml requires one), so with tenants results are private however a request names its tenant.
   const readKeys = new KeyRing(deps.apiKeys, deps.tenants)
   const resultHeaders = resultHeaderPolicy({ keyed: !readKeys.empty, plainBodies: deps.plainBodies })
   const openApi = JSON.stringify(buildOpenApi(deps.service.catalog, { apiKeysRequired: !readKeys.empty }))
@@ -114,8 +126,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
 
-  if (!readKeys.empty) {
-    const auth = readKeyAuth(readKeys)
+  // A tenant named by the request (an authorizer) is checked even when no key is configured: an unknown name is a 403.
+  const readAuthOptions = { tenantFromRequest: deps.tenantFromRequest, tenants: deps.tenants }
+  const readsChecked = !readKeys.empty || deps.tenantFromRequest !== undefined
+  if (readsChecked) {
+    const auth = readKeyAuth(readKeys, readAuthOptions)
     for (const path of READ_KEY_PATHS) app.use(path, auth)
   }
 
@@ -153,8 +168,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Read keys (a tenant's sees its own executions only) and admin keys (every execution).
   const adminKeys = new KeyRing(deps.adminApiKeys)
   const executionKeys = new KeyRing([...deps.apiKeys, ...deps.adminApiKeys], deps.tenants)
-  // Open when reads are open (as the reads that answered 202 were).
-  if (!readKeys.empty) app.use('/executions/*', readKeyAuth(executionKeys))
+  // Open when reads are open (as the reads that answered 202 were): then only a named tenant is checked.
+  if (readsChecked)
+    app.use('/executions/*', readKeyAuth(readKeys.empty ? readKeys : executionKeys, readAuthOptions))
   app.get('/executions/:id', async (c) => {
     const presented = c.req.header(API_KEY_HEADER)
     const admin = !adminKeys.empty && adminKeys.check(presented) === 'ok'

@@ -85,6 +85,11 @@ const envSchema = z.object({
   S3_ENDPOINT: z.url().optional(),
   API_KEYS: csv.optional(),
   ADMIN_API_KEYS: csv.optional(),
+  // A key of the authorizer's context: API Gateway passes on only string, number and boolean values under a key.
+  TENANT_AUTHORIZER_FIELD: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a context key: letters, digits and _ . - (1–128 characters)')
+    .optional(),
   CACHE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (1–64 characters)')
@@ -175,6 +180,11 @@ export interface AppConfig {
   apiKeys: string[]
   /** Keys of admin routes; empty = admin routes answer 403. */
   adminApiKeys: string[]
+  /**
+   * TENANT_AUTHORIZER_FIELD: the key of an API Gateway Lambda authorizer's context naming the request's tenant (read
+   * by the Lambda entry point only); undefined = tenants come from keys alone.
+   */
+  tenantAuthorizerField: string | undefined
   /** In-process L1 tier in front of Redis: entry lifetime (0 = off) and bound. */
   l1: { ttlMs: number; maxBytes: number }
   /** `callTimeoutMs` (REDIS_COMMAND_TIMEOUT_MS): longest a cache call may take from its caller's view. */
@@ -291,6 +301,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
     },
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
+    tenantAuthorizerField: e.TENANT_AUTHORIZER_FIELD,
     l1: { ttlMs: e.L1_TTL_MS ?? options.defaultL1TtlMs ?? 0, maxBytes: e.L1_MAX_BYTES },
     cacheBreaker: {
       failures: e.CACHE_BREAKER_FAILURES,

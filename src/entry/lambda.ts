@@ -9,6 +9,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { RequestGuard } from '../http/request-guard.ts'
 import { createLogger } from '../logger.ts'
 import type { ResponseStream, StreamingHandler } from './awslambda.d.ts'
+import { tenantFromAuthorizer } from './lambda-authorizer.ts'
 import {
   adapterRefusal,
   classifyEvent,
@@ -55,7 +56,9 @@ async function init(): Promise<Handlers> {
   const logger = createLogger({ level: settings.logLevel, sync: true })
   // Nothing runs between invocations: usage counters are flushed at the end of each one instead of on a timer.
   const deps = await buildDeps(settings, { logger, logSync: true, background: 'detach', usageFlushMs: 0 })
-  const app = createApp(deps)
+  // The authorizer's context is trusted here only: on Lambda, API Gateway writes it after authenticating the caller.
+  const field = settings.tenantAuthorizerField
+  const app = createApp(field ? { ...deps, tenantFromRequest: tenantFromAuthorizer(field) } : deps)
   return {
     deps,
     guard: requestGuardOf(deps),

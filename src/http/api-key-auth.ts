@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { ForbiddenError, UnauthorizedError } from '../errors.ts'
 import type { AppEnv } from './app-env.ts'
@@ -74,11 +74,33 @@ export class KeyRing {
 }
 
 /**
- * Read routes: like apiKeyAuth, and the key's tenant (if any) is set as the request's `tenant` for the handlers,
- * which bind its values and key its entries apart.
+ * Names the request's tenant from something other than its key (the Lambda entry point: an API Gateway authorizer's
+ * context); undefined = the request names none, and its key decides.
  */
-export function readKeyAuth(ring: KeyRing): MiddlewareHandler<AppEnv> {
+export type TenantFromRequest = (c: Context<AppEnv>) => string | undefined
+
+export interface ReadKeyAuthOptions {
+  /** Consulted before the key: a tenant it names needs no key (whoever supplies it has authenticated the caller). */
+  tenantFromRequest?: TenantFromRequest | undefined
+  /** The tenants a name may name (tenants.yaml); a name not among them is a 403. */
+  tenants?: Tenants | undefined
+}
+
+/**
+ * Read routes: like apiKeyAuth, and the key's tenant (if any) is set as the request's `tenant` for the handlers,
+ * which bind its values and key its entries apart. With `tenantFromRequest`, a tenant it names comes first and no key
+ * is asked for; an unknown name is refused (403), never read untenanted.
+ */
+export function readKeyAuth(ring: KeyRing, options: ReadKeyAuthOptions = {}): MiddlewareHandler<AppEnv> {
+  const { tenantFromRequest, tenants } = options
   return async (c, next) => {
+    const named = tenantFromRequest?.(c)
+    if (named !== undefined) {
+      const tenant = tenants?.byId.get(named)
+      if (!tenant) throw new ForbiddenError('The tenant named by the authorizer is not known')
+      c.set('tenant', tenant)
+      return next()
+    }
     const match = ring.identify(c.req.header(API_KEY_HEADER))
     switch (match.verdict) {
       case 'ok':

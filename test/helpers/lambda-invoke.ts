@@ -117,3 +117,31 @@ export function restEvent(options: {
     isBase64Encoded: false,
   }
 }
+
+/** An API Gateway HTTP API (v2, payload format 2.0) event. */
+export function httpApiEvent(options: {
+  method: string
+  path: string
+  query?: Record<string, string>
+  headers?: Record<string, string>
+}): Record<string, unknown> {
+  const query = options.query ?? {}
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: options.path,
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: {
+      host: 'abc123.execute-api.eu-west-2.amazonaws.com',
+      ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    },
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    requestContext: {
+      http: { method: options.method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7' },
+      domainName: 'abc123.execute-api.eu-west-2.amazonaws.com',
+      requestId: 'r1',
+      stage: '$default',
+    },
+    isBase64Encoded: false,
+  }
+}
