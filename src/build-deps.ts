@@ -240,7 +240,7 @@ export async function buildDeps(
             return undefined
           })
       : undefined
-  const invalidator = new Invalidator({ service, store, keys })
+  const invalidator = new Invalidator({ service, store, keys, tenants: config.tenants })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
   const operations = new Operations({ invalidator, prewarmer, usage, schedules, logger })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
