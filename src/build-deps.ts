@@ -244,7 +244,7 @@ export async function buildDeps(
             return undefined
           })
       : undefined
-  const invalidator = new Invalidator({ service, store, keys })
+  const invalidator = new Invalidator({ service, store, keys, tenants: config.tenants })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
   const operations = new Operations({
     invalidator,

@@ -3,8 +3,9 @@
  * has ten entries or a million: nothing is scanned or deleted.
  *
  * Each catalog query has one small hash holding invalidation stamps (Redis-clock milliseconds, strictly increasing
- * per hash): `e` / `d` for "every entry of the query expired / deleted at", and `e:<entry>` / `d:<entry>` for single
- * entries. A read fetches the entry and the four relevant fields in one round trip. Every computation records the
+ * per hash): `e` / `d` for "every entry of the query expired / deleted at", `te:<tenant>` / `td:<tenant>` for every
+ * entry of one tenant, and `e:<entry>` / `d:<entry>` for single entries. A read fetches the entry and its relevant
+ * fields (four, six for a tenant's entry) in one round trip. Every computation records the
  * newest stamp it saw before starting (`known`); its entry is deleted when a delete stamp is newer than that, and
  * stale when an expire stamp is. So a result computed from data older than an invalidation can never be served as
  * fresh after it, even when the computation finishes after the invalidation.
@@ -26,9 +27,14 @@ export type EntryValidity = 'valid' | 'expired' | 'deleted'
 
 export const NO_GENERATIONS: Generations = { expiredAt: 0, deletedAt: 0, latest: 0 }
 
-/** The hash fields read with an entry: query-wide stamps first, then the entry's own. */
-export function generationFields(entryId: string): [string, string, string, string] {
-  return ['e', 'd', `e:${entryId}`, `d:${entryId}`]
+/**
+ * The hash fields read with an entry, in expire/delete pairs: query-wide stamps first, then the entry's own, then
+ * its tenant's (an entry read by a tenant is that tenant's alone: its identity holds the tenant).
+ */
+export function generationFields(entryId: string, tenant?: string): string[] {
+  const fields = ['e', 'd', `e:${entryId}`, `d:${entryId}`]
+  if (tenant !== undefined) fields.push(`te:${tenant}`, `td:${tenant}`)
+  return fields
 }
 
 /** What the store writes as a stamp: a non-negative integer of milliseconds (`string.format('%d')` in the script). */
@@ -46,12 +52,14 @@ export function parseStamp(value: string | null | undefined): number | null | 'g
  * repairs it.
  */
 export function parseGenerations(values: ReadonlyArray<string | null | undefined>): Generations {
-  const n = (i: number) => {
-    const v = parseStamp(values[i])
-    return typeof v === 'number' ? v : 0
+  let expiredAt = 0
+  let deletedAt = 0
+  for (const [i, value] of values.entries()) {
+    const v = parseStamp(value)
+    if (typeof v !== 'number') continue
+    if (i % 2 === 0) expiredAt = Math.max(expiredAt, v)
+    else deletedAt = Math.max(deletedAt, v)
   }
-  const expiredAt = Math.max(n(0), n(2))
-  const deletedAt = Math.max(n(1), n(3))
   return { expiredAt, deletedAt, latest: Math.max(expiredAt, deletedAt) }
 }
 
@@ -70,12 +78,18 @@ export interface StampWrite {
 
 /**
  * The one place that says what an invalidation writes (the stores only write stamps): a single entry gets its own
- * field; a query-wide stamp supersedes the per-entry fields it covers, which are dropped so that the hash only grows
- * with single-entry invalidations between query-wide ones (a query-wide delete covers both kinds, an expire only
- * the per-entry expires: a per-entry delete newer than it still hides that entry).
+ * field, a tenant's entries their tenant's; a query-wide stamp supersedes the per-entry and per-tenant fields it
+ * covers, which are dropped so that the hash only grows with single-entry invalidations between query-wide ones
+ * (a query-wide delete covers both kinds, an expire only the expires: a delete newer than it still hides what it
+ * names). A tenant's stamp drops nothing: which entry fields are that tenant's cannot be told from their names, and
+ * its own field is one per tenant.
  */
-export function stampWrite(mode: InvalidationMode, entryId?: string): StampWrite {
+export function stampWrite(
+  mode: InvalidationMode,
+  target: { entryId?: string; tenant?: string } = {},
+): StampWrite {
   const field = mode === 'delete' ? 'd' : 'e'
-  if (entryId) return { field: `${field}:${entryId}`, dropPrefixes: [] }
-  return { field, dropPrefixes: mode === 'delete' ? ['e:', 'd:'] : ['e:'] }
+  if (target.entryId) return { field: `${field}:${target.entryId}`, dropPrefixes: [] }
+  if (target.tenant) return { field: `t${field}:${target.tenant}`, dropPrefixes: [] }
+  return { field, dropPrefixes: mode === 'delete' ? ['e:', 'd:', 'te:', 'td:'] : ['e:', 'te:'] }
 }

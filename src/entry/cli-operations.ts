@@ -119,6 +119,7 @@ export function registerOperationCommands(program: Command, env: Env): void {
       )
       .option('-t, --tag <tag>', 'invalidate every query with this tag (repeatable)', collect)
       .option('--all', 'invalidate every query')
+      .option('--tenant <id>', "only this tenant's entries (tenants.yaml); every tenant's without it")
       .addOption(
         new Option('-m, --mode <mode>', 'expire: served stale while refreshed; delete: next read is a MISS')
           .choices(['expire', 'delete'])
@@ -132,6 +133,7 @@ export function registerOperationCommands(program: Command, env: Env): void {
         param?: Record<string, string>
         tag?: string[]
         all?: boolean
+        tenant?: string
         mode: 'expire' | 'delete'
         rewarm?: boolean
       },
@@ -141,15 +143,22 @@ export function registerOperationCommands(program: Command, env: Env): void {
         ...(opts.param ? { parameters: opts.param } : {}),
         ...(opts.tag ? { tags: opts.tag } : {}),
         ...(opts.all ? { all: true } : {}),
+        ...(opts.tenant ? { tenant: opts.tenant } : {}),
         mode: opts.mode,
         rewarm: opts.rewarm ?? false,
       })
       const result = opts.url
         ? await remote(env, opts, 'POST', '/cache/invalidate', request)
         : await withDeps(env, (deps) => deps.operations.invalidate(request))
-      const r = result as { scope: string; mode: string; queries: string[]; rewarm: PrewarmReport | null }
+      const r = result as {
+        scope: string
+        mode: string
+        queries: string[]
+        tenant?: string
+        rewarm: PrewarmReport | null
+      }
       process.stderr.write(
-        `${r.mode === 'delete' ? 'deleted' : 'expired'} (${r.scope}): ${r.queries.join(', ')}\n`,
+        `${r.mode === 'delete' ? 'deleted' : 'expired'} (${r.scope}${r.tenant ? `, tenant ${r.tenant}` : ''}): ${r.queries.join(', ')}\n`,
       )
       if (r.rewarm) printReport(r.rewarm)
       if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)

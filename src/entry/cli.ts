@@ -5,6 +5,7 @@ import { AcpError, ValidationError } from '../errors.ts'
 import { nonNegativeInt, onSignals, port } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
+import { registerTenantCommands } from './cli-tenants.ts'
 
 /**
  * The `acp` command line. `env` is the process environment, read by nothing but the configuration loader: each
@@ -108,6 +109,7 @@ export function buildCli(env: Env): Command {
 
   registerOperationCommands(program, env)
   registerScheduleCommands(program, env)
+  registerTenantCommands(program, env)
   return program
 }
 

@@ -80,7 +80,13 @@ export class Operations {
   async invalidate(request: InvalidateRequest, remainingMs?: () => number): Promise<InvalidationReport> {
     const result = await this.o.invalidator.invalidate(request)
     this.o.logger.info(
-      { scope: result.scope, mode: result.mode, queries: result.queries, key: result.entry?.key },
+      {
+        scope: result.scope,
+        mode: result.mode,
+        queries: result.queries,
+        tenant: result.tenant,
+        key: result.entry?.key,
+      },
       'cache invalidated',
     )
     if (!request.rewarm) return { ...result, rewarm: null }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
 import { type InvalidationMode, stampWrite } from '../cache/generations.ts'
+import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { UnknownQueryError, ValidationError } from '../errors.ts'
 import type { CanonicalParams, RawParams } from './parameters.ts'
 import type { QueryService } from './query-service.ts'
@@ -10,8 +11,8 @@ import { RESULT_FORMATS } from './result-body.ts'
 const parameterValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
 
 /**
- * An invalidation: exactly one target (one entry, one query, tags, or everything), a mode, and whether to refresh the
- * invalidated entries of the prewarm set right away. The same body for HTTP, the Lambda event and the CLI.
+ * An invalidation: exactly one target (one entry, one query, tags, or everything), optionally narrowed to one tenant's
+ * entries, a mode, and whether to refresh the invalidated entries of the prewarm set right away. The same body for HTTP, the Lambda event and the CLI.
  */
 export const invalidateRequestSchema = z
   .strictObject({
@@ -19,6 +20,8 @@ export const invalidateRequestSchema = z
     parameters: z.record(z.string(), parameterValue).optional(),
     tags: z.array(z.string().min(1).max(128)).min(1).max(100).optional(),
     all: z.literal(true).optional(),
+    /** Only this tenant's entries (tenants.yaml); every entry without it. */
+    tenant: z.string().min(1).max(64).optional(),
     mode: z.enum(['expire', 'delete']).default('expire'),
     rewarm: z.boolean().default(false),
   })
@@ -52,6 +55,8 @@ export interface InvalidationResult {
   mode: InvalidationMode
   /** The catalog queries whose entries were invalidated (for `entry`: the entry's query). */
   queries: string[]
+  /** The tenant whose entries alone were invalidated; absent when every tenant's were. */
+  tenant?: string
   /** The single entry, for `scope: entry`. */
   entry?: { query: string; parameters: CanonicalParams; key: string }
   /** The invalidation stamp (the store's clock), ISO 8601. */
@@ -74,18 +79,35 @@ export class Invalidator {
       service: QueryService
       store: CacheStore
       keys: CacheKeys
+      /** tenants.yaml; none when absent. */
+      tenants?: Tenants | undefined
     },
   ) {}
+
+  /** The tenant an invalidation is narrowed to; an unknown id is a ValidationError naming the known ones. */
+  private tenantOf(request: InvalidateRequest): TenantDef | undefined {
+    if (request.tenant === undefined) return undefined
+    const byId = this.o.tenants?.byId ?? new Map<string, TenantDef>()
+    const tenant = byId.get(request.tenant)
+    if (!tenant)
+      throw new ValidationError(
+        `No tenant '${request.tenant}' (known: ${[...byId.keys()].join(', ') || 'none: there is no tenants.yaml'})`,
+        [{ name: 'tenant', message: `unknown tenant "${request.tenant}"` }],
+      )
+    return tenant
+  }
 
   async invalidate(request: InvalidateRequest): Promise<InvalidationResult> {
     const { service, store, keys } = this.o
     const catalog = service.catalog
     const mode = request.mode
+    const tenant = this.tenantOf(request)
     let result: Omit<InvalidationResult, 'invalidatedAt'>
     let stamps: number[]
     if (request.query !== undefined && request.parameters !== undefined) {
-      const resolved = service.resolve(request.query, toRaw(request.parameters))
-      const { field, dropPrefixes } = stampWrite(mode, keys.entryId(resolved.key))
+      // The tenant's own entry: its identity holds the tenant and the values bound to it.
+      const resolved = service.resolve(request.query, toRaw(request.parameters), tenant)
+      const { field, dropPrefixes } = stampWrite(mode, { entryId: keys.entryId(resolved.key) })
       stamps = await store.writeStamp([keys.generations(resolved.def.name)], field, dropPrefixes)
       // The stamp already hides it; deleting frees the memory now rather than at its expiry.
       if (mode === 'delete')
@@ -97,6 +119,7 @@ export class Invalidator {
         scope: 'entry',
         mode,
         queries: [resolved.def.name],
+        ...(tenant ? { tenant: tenant.id } : {}),
         entry: { query: resolved.def.name, parameters: resolved.params, key: resolved.key },
       }
     } else {
@@ -122,13 +145,22 @@ export class Invalidator {
         queries = [...catalog.queries.keys()]
         scope = 'all'
       }
-      const { field, dropPrefixes } = stampWrite(mode)
+      // A tenant has entries only of the queries it may read: the others are not its to invalidate.
+      if (tenant?.queries) {
+        const readable = tenant.queries
+        if (scope === 'query' && !readable.has(request.query ?? ''))
+          throw new ValidationError(`Tenant '${tenant.id}' may not read query '${request.query}'`, [
+            { name: 'tenant', message: `has no entries of "${request.query}"` },
+          ])
+        queries = queries.filter((q) => readable.has(q))
+      }
+      const { field, dropPrefixes } = stampWrite(mode, tenant ? { tenant: tenant.id } : {})
       stamps = await store.writeStamp(
         queries.map((q) => keys.generations(q)),
         field,
         dropPrefixes,
       )
-      result = { scope, mode, queries }
+      result = { scope, mode, queries, ...(tenant ? { tenant: tenant.id } : {}) }
     }
     service.dropL1()
     // Every other process drops its in-process tier too (it would otherwise serve an invalidated entry for up to

@@ -108,7 +108,7 @@ export class RequestResolver {
       // Derived once here (and memoised with the resolution), not on every lookup.
       stamps: {
         hashKey: this.o.keys.generations(def.name),
-        fields: generationFields(this.o.keys.entryId(key)),
+        fields: generationFields(this.o.keys.entryId(key), tenant?.id),
       },
       format: 'json',
       ...(tenant ? { tenant } : {}),

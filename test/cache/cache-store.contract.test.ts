@@ -31,9 +31,9 @@ function bump(
   store: CacheStore,
   hashKeys: string[],
   mode: InvalidationMode,
-  entryId?: string,
+  target: { entryId?: string; tenant?: string } = {},
 ): Promise<number[]> {
-  const { field, dropPrefixes } = stampWrite(mode, entryId)
+  const { field, dropPrefixes } = stampWrite(mode, target)
   return store.writeStamp(hashKeys, field, dropPrefixes)
 }
 
@@ -149,8 +149,8 @@ function contract(name: string, make: () => Promise<Harness>): void {
     it('invalidation stamps: strictly increasing stamps, per entry or per query, atomically over several hashes', async () => {
       // Keys of one multi-key call share a hash tag (one Cluster slot), as the service's do.
       const [g1, g2] = [h.key('{g}:a'), h.key('{g}:b')]
-      const [a] = await bump(h.store, [g1], 'expire', 'entry1')
-      const [b] = await bump(h.store, [g1], 'delete', 'entry1')
+      const [a] = await bump(h.store, [g1], 'expire', { entryId: 'entry1' })
+      const [b] = await bump(h.store, [g1], 'delete', { entryId: 'entry1' })
       expect(b).toBeGreaterThan(a as number)
       expect(parseGenerations(await h.store.getStamps(g1, generationFields('entry1')))).toEqual({
         expiredAt: a,
@@ -174,6 +174,24 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(
         validityOf(e as number, parseGenerations(await h.store.getStamps(g1, generationFields('x')))),
       ).toBe('valid')
+    })
+
+    it('tenant stamps reach only that tenant’s entries; a query-wide stamp supersedes them', async () => {
+      const g = h.key('{g}:t')
+      const [t1] = await bump(h.store, [g], 'expire', { tenant: 'acme' })
+      const read = async (entryId: string, tenant?: string) =>
+        parseGenerations(await h.store.getStamps(g, generationFields(entryId, tenant)))
+      expect(await read('x', 'acme')).toEqual({ expiredAt: t1, deletedAt: 0, latest: t1 })
+      expect((await read('y', 'globex')).latest).toBe(0)
+      expect((await read('z')).latest).toBe(0)
+      const [t2] = await bump(h.store, [g], 'delete', { tenant: 'globex' })
+      expect(validityOf(t1 as number, await read('y', 'globex'))).toBe('deleted')
+      expect(validityOf(t1 as number, await read('x', 'acme'))).toBe('valid')
+      // A query-wide expire drops the tenants' expires, keeps their deletes; a query-wide delete drops both.
+      const [q] = await bump(h.store, [g], 'expire')
+      expect(await h.store.getStamps(g, ['e', 'te:acme', 'td:globex'])).toEqual([String(q), null, String(t2)])
+      const [r] = await bump(h.store, [g], 'delete')
+      expect(await h.store.getStamps(g, ['d', 'td:globex', 'e'])).toEqual([String(r), null, String(q)])
     })
 
     it('counters add up and read back', async () => {

@@ -173,7 +173,7 @@ describe('EntryLookup (on the memory adapter)', () => {
   it('an entry-level delete stamp newer than the entry makes it absent', async () => {
     const { store, lookup, resolved } = setup()
     await store.set(resolved.key, encodeEntry(entryHeader, Buffer.from('{}')), 60_000)
-    const { field, dropPrefixes } = stampWrite('delete', keys.entryId(resolved.key))
+    const { field, dropPrefixes } = stampWrite('delete', { entryId: keys.entryId(resolved.key) })
     await store.writeStamp([keys.generations('daily')], field, dropPrefixes)
     expect((await lookup.lookup(resolved)).entry).toBeNull()
     const stamps = await lookup.generations(resolved)
