@@ -173,17 +173,9 @@ export class QueryService {
     })
   }
 
-  /**
-   * Who reads a query as the service replays it (prewarm): each tenant that may read it when it takes values from
-   * the tenant, else nobody in particular (undefined).
-   */
+  /** Who reads a query as the service replays it (prewarm): see RequestResolver.readersOf. */
   readersOf(query: string): Array<string | undefined> {
-    const def = this.o.catalog.queries.get(query)
-    const bound = def?.parameters.filter((p) => p.from === 'tenant').map((p) => p.name) ?? []
-    if (bound.length === 0) return [undefined]
-    return [...(this.o.tenants?.byId.values() ?? [])]
-      .filter((t) => (!t.queries || t.queries.has(query)) && bound.every((name) => name in t.parameters))
-      .map((t) => t.id)
+    return this.resolver.readersOf(query)
   }
 
   get catalog(): Catalog {

@@ -116,6 +116,19 @@ export class RequestResolver {
   }
 
   /**
+   * Who reads a query as the service replays it (prewarm): each tenant that may read it and has every value it takes
+   * from the tenant, when it takes any; else nobody in particular (undefined).
+   */
+  readersOf(query: string): Array<string | undefined> {
+    const def = this.o.catalog.queries.get(query)
+    const bound = def?.parameters.filter((p) => p.from === 'tenant').map((p) => p.name) ?? []
+    if (bound.length === 0) return [undefined]
+    return [...(this.o.tenants?.byId.values() ?? [])]
+      .filter((t) => (!t.queries || t.queries.has(query)) && bound.every((name) => name in t.parameters))
+      .map((t) => t.id)
+  }
+
+  /**
    * A read the service replays itself (prewarm, `/executions/{id}`), from canonical parameters that include the
    * tenant-bound values: those are dropped and taken from the tenant again, so a replay can never bind a value its
    * tenant does not have. An unknown tenant (removed from tenants.yaml) is a ForbiddenError.

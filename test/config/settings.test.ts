@@ -59,6 +59,7 @@ describe('loadSettings', () => {
     expect([...settings.catalog.queries.keys()].sort()).toEqual([
       'analytics',
       'by_country',
+      'country_daily',
       'events',
       'top_pages',
     ])

@@ -246,7 +246,13 @@ describe('two acp serve processes, L1 on, invalidation announced over Redis', ()
     expect(res.status).toBe(200)
     expect(res.body.scope).toBe('all')
     expect(res.body.mode).toBe('expire')
-    expect([...res.body.queries].sort()).toEqual(['analytics', 'by_country', 'events', 'top_pages'])
+    expect([...res.body.queries].sort()).toEqual([
+      'analytics',
+      'by_country',
+      'country_daily',
+      'events',
+      'top_pages',
+    ])
     expect(await read(b, pages)).toMatchObject({ cache: 'STALE', executionId: warmPages.executionId })
     expect(await read(b, series)).toMatchObject({ cache: 'STALE', executionId: warmSeries.executionId })
     await untilHit(b, pages)

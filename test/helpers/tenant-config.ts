@@ -40,9 +40,11 @@ export const COUNTRY_QUERY = `
 export async function tenantConfigDir(extra: Record<string, string> = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'acp-tenants-'))
   const shipped = 'wrangler-free-config'
+  // The shipped catalog has country_daily (for tenants); one without it gets the test's copy.
+  const catalog = await readFile(join(shipped, 'queries.yaml'), 'utf8')
   await writeFile(
     join(dir, 'queries.yaml'),
-    (await readFile(join(shipped, 'queries.yaml'), 'utf8')) + COUNTRY_QUERY,
+    catalog.includes('\n  country_daily:') ? catalog : catalog + COUNTRY_QUERY,
   )
   for (const f of ['prewarm.yaml', 'schedules.yaml']) await copyFile(join(shipped, f), join(dir, f))
   await writeFile(

@@ -166,7 +166,13 @@ describe('HTTP contract (app.request, real Redis, local Athena through the AWS S
       ],
       ttlSeconds: 43200,
     })
-    expect(body.queries.map((q) => q.name).sort()).toEqual(['analytics', 'by_country', 'events', 'top_pages'])
+    expect(body.queries.map((q) => q.name).sort()).toEqual([
+      'analytics',
+      'by_country',
+      'country_daily',
+      'events',
+      'top_pages',
+    ])
   })
 
   it('reports health', async () => {

@@ -131,6 +131,7 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
     expect(((await both.json()) as { queries: string[] }).queries.sort()).toEqual([
       'analytics',
       'by_country',
+      'country_daily',
       'events',
       'top_pages',
     ])
@@ -153,7 +154,7 @@ describe('POST /cache/invalidate (real Redis, local Athena)', () => {
       [{ all: false }, 400, /all/],
       [{ all: true, extra: 1 }, 400, /extra/],
       [{ query: 'nope' }, 404, /nope/],
-      [{ tags: ['nope'] }, 400, /known tags: analytics, export, geo, pages/],
+      [{ tags: ['nope'] }, 400, /known tags: analytics, export, geo, pages, tenant/],
       [{ query: 'analytics', parameters: { measure: 'pageviews' } }, 400, /start/],
     ]
     for (const [body, status, pattern] of cases) {

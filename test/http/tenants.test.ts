@@ -146,7 +146,8 @@ queries:
 describe('tenant budgets: bytes scanned per day', () => {
   let s: Stack
   let configDir: string
-  let clock = Date.now()
+  // The start of a UTC day: the TTL passes (12 hours) within the budget's day.
+  let clock = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 1_000
   beforeAll(async () => {
     configDir = await tenantConfigDir({
       'tenants.yaml': `tenants:
@@ -181,8 +182,8 @@ describe('tenant budgets: bytes scanned per day', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(86_400)
     expect(((await refused.json()) as { detail: string }).detail).toContain("Tenant 'acme'")
     expect((await s.app.request(a, as(TENANT_KEYS.acme))).headers.get('x-cache')).toBe('HIT')
-    // Past its TTL (an hour): served stale, and no refresh starts.
-    clock += 3_601_000
+    // Past its TTL (12 hours): served stale, and no refresh starts.
+    clock += 43_201_000
     const stale = await s.app.request(a, as(TENANT_KEYS.acme))
     expect(stale.status).toBe(200)
     expect(stale.headers.get('x-cache')).toBe('STALE')

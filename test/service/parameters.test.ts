@@ -252,7 +252,13 @@ describe('catalog validation', () => {
     )
   })
 
-  it('ships analytics, top_pages, by_country and events', () => {
-    expect([...catalog.queries.keys()].sort()).toEqual(['analytics', 'by_country', 'events', 'top_pages'])
+  it('ships analytics, top_pages, by_country, events and country_daily', () => {
+    expect([...catalog.queries.keys()].sort()).toEqual([
+      'analytics',
+      'by_country',
+      'country_daily',
+      'events',
+      'top_pages',
+    ])
   })
 })
