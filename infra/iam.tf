@@ -143,6 +143,36 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["*"]
   }
 
+  # The tenants parameter (secrets.tf), read once per cold start: this parameter only.
+  statement {
+    sid       = "TenantsParameterRead"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.tenants.arn]
+  }
+
+  # Decrypting it: only through SSM and only for this parameter (SSM puts its ARN in the encryption context). On
+  # the customer managed key when one is given; with SSM's AWS managed key (whose ARN is known only to an API call)
+  # any key of the account, which the two conditions narrow to that key's use for this parameter.
+  statement {
+    sid       = "TenantsParameterDecrypt"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [coalesce(var.tenants_kms_key_arn, "arn:${local.partition}:kms:${var.region}:${local.account_id}:key/*")]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [aws_ssm_parameter.tenants.arn]
+    }
+  }
+
   # Only when the data bucket is SSE-KMS: decrypting its objects through S3.
   dynamic "statement" {
     for_each = var.data_kms_key_arn == null ? [] : [var.data_kms_key_arn]

@@ -44,6 +44,8 @@ resource "aws_lambda_function" "analytics_api" {
       ATHENA_OUTPUT_LOCATION = local.athena_output_location
       CACHE_PREFIX           = var.cache_prefix
       CONFIG_DIR             = local.lambda_config_dir
+      # The tenants (key digests) from SSM at cold start, not tenants.yaml of CONFIG_DIR (secrets.tf).
+      TENANTS_SOURCE = "ssm:${aws_ssm_parameter.tenants.name}"
       # Defence in depth: the service checks the same key API Gateway already required.
       API_KEYS         = aws_api_gateway_api_key.analytics_api.value
       ADMIN_API_KEYS   = join(",", var.admin_api_keys)

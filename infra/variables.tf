@@ -408,3 +408,28 @@ variable "results_bucket_force_destroy" {
   description = "Let terraform destroy delete the results bucket with its objects."
   default     = false
 }
+
+# --- Tenants (SSM Parameter Store) -------------------------------------------------------------------------------
+
+variable "tenants_yaml" {
+  type        = string
+  description = "First value of the tenants parameter (the text of a tenants.yaml: key digests, never keys). Terraform writes it when it creates the parameter and ignores it afterwards, so tenants added or keys rotated with aws ssm put-parameter --overwrite stay; the Lambda reads the parameter at each cold start (TENANTS_SOURCE)."
+  default     = "tenants: {}\n"
+  sensitive   = true
+
+  validation {
+    condition     = length(var.tenants_yaml) > 0 && length(var.tenants_yaml) <= 8192
+    error_message = "tenants_yaml must be 1-8192 characters (an SSM parameter's limit in the Advanced tier; Secrets Manager holds 64 KB)."
+  }
+}
+
+variable "tenants_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key encrypting the tenants parameter. null = SSM's AWS managed key (alias/aws/ssm)."
+  default     = null
+
+  validation {
+    condition     = var.tenants_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.tenants_kms_key_arn))
+    error_message = "tenants_kms_key_arn must be a KMS key ARN."
+  }
+}

@@ -107,6 +107,15 @@ const envSchema = z.object({
   SCHEDULER_ROLE_ARN: roleArn.optional(),
   SCHEDULE_GROUP: z.string().optional(),
   ACP_ADMIN_KEY: z.string().optional(),
+  TENANTS_SOURCE: z
+    .string()
+    .regex(
+      /^(ssm:\S+|secretsmanager:\S+)$/,
+      "must be 'ssm:<parameter name or ARN>' or 'secretsmanager:<secret id or ARN>' (unset: tenants.yaml of CONFIG_DIR)",
+    )
+    .optional(),
+  SSM_ENDPOINT: z.url().optional(),
+  SECRETS_MANAGER_ENDPOINT: z.url().optional(),
 })
 
 /**
@@ -202,8 +211,33 @@ export interface AppConfig {
    */
   prewarmSchedules: boolean
   scheduler: SchedulerConfig
+  /** TENANTS_SOURCE and where its service answers; unset source = `tenants.yaml` of CONFIG_DIR. */
+  secrets: SecretsConfig
   /** ACP_ADMIN_KEY: the admin key the CLI sends to a running server's admin API (`--url`) without `--admin-key`. */
   cliAdminKey: string | undefined
+}
+
+/** Where the tenants file is read from: SSM Parameter Store or Secrets Manager instead of CONFIG_DIR. */
+export type TenantsSource =
+  | { kind: 'ssm'; name: string; label: string }
+  | { kind: 'secretsmanager'; secretId: string; label: string }
+
+/** TENANTS_SOURCE and the endpoints of the services it may name. */
+export interface SecretsConfig {
+  /** Undefined = `tenants.yaml` of CONFIG_DIR. */
+  tenantsSource: TenantsSource | undefined
+  region: string
+  /** SSM_ENDPOINT: unset = AWS's regional endpoint (never guessed from ATHENA_ENDPOINT). */
+  ssmEndpoint: string | undefined
+  /** SECRETS_MANAGER_ENDPOINT: unset = AWS's regional endpoint. */
+  secretsManagerEndpoint: string | undefined
+}
+
+/** `ssm:<name>` or `secretsmanager:<id>` (the schema has checked the shape); the label is the variable's value. */
+function tenantsSource(value: string | undefined): TenantsSource | undefined {
+  if (value === undefined) return undefined
+  if (value.startsWith('ssm:')) return { kind: 'ssm', name: value.slice('ssm:'.length), label: value }
+  return { kind: 'secretsmanager', secretId: value.slice('secretsmanager:'.length), label: value }
 }
 
 /** Where the prewarm schedules live and what they invoke. */
@@ -323,6 +357,12 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
       targetArn: e.PREWARM_TARGET_ARN,
       roleArn: e.SCHEDULER_ROLE_ARN,
       groupName,
+    },
+    secrets: {
+      tenantsSource: tenantsSource(e.TENANTS_SOURCE),
+      region: e.AWS_REGION,
+      ssmEndpoint: e.SSM_ENDPOINT,
+      secretsManagerEndpoint: e.SECRETS_MANAGER_ENDPOINT,
     },
     cliAdminKey: e.ACP_ADMIN_KEY,
   }

@@ -3,6 +3,7 @@ import { type Catalog, loadCatalog } from './catalog.ts'
 import { type AppConfig, type Env, type LoadConfigOptions, loadConfig } from './load-config.ts'
 import { loadPrewarmSettings, type PrewarmSettings } from './prewarm.ts'
 import { checkScheduleCoverage, loadSchedules, SCHEDULES_FILE, type ScheduleDef } from './schedules.ts'
+import { loadTenantsFromSource } from './tenant-source.ts'
 import { loadTenants, type Tenants } from './tenants.ts'
 
 /**
@@ -32,15 +33,19 @@ export interface ConfigFiles {
 }
 
 /**
- * Reads `queries.yaml`, `prewarm.yaml` and `schedules.yaml` from `configDir` and cross-checks them: a prewarm set or
- * a schedule naming what the catalog does not have is a ConfigError naming the file and the entry.
+ * Reads `queries.yaml`, `prewarm.yaml`, `schedules.yaml` and `tenants.yaml` from `configDir` and cross-checks them:
+ * a prewarm set or a schedule naming what the catalog does not have is a ConfigError naming the file and the entry.
+ * `tenantsFrom` replaces `tenants.yaml` (TENANTS_SOURCE: the text read from SSM or Secrets Manager).
  */
-export async function loadConfigFiles(configDir: string): Promise<ConfigFiles> {
+export async function loadConfigFiles(
+  configDir: string,
+  tenantsFrom: (catalog: Catalog) => Promise<Tenants> = (catalog) => loadTenants(configDir, catalog),
+): Promise<ConfigFiles> {
   const catalog = await loadCatalog(configDir)
   const [prewarm, schedules, tenants] = await Promise.all([
     loadPrewarmSettings(configDir, catalog),
     loadSchedules(configDir),
-    loadTenants(configDir, catalog),
+    tenantsFrom(catalog),
   ])
   checkScheduleCoverage(schedules, catalog, join(configDir, SCHEDULES_FILE))
   return { catalog, prewarm, schedules, tenants }
@@ -48,11 +53,16 @@ export async function loadConfigFiles(configDir: string): Promise<ConfigFiles> {
 
 /**
  * The one configuration loader: parses the environment (`loadConfig`), loads and cross-validates the files of
- * CONFIG_DIR, and returns the result frozen. Any problem is a ConfigError naming the variable, or the file and entry.
+ * CONFIG_DIR (the tenants from TENANTS_SOURCE when it is set: one read per call, and so per process), and returns
+ * the result frozen. Any problem is a ConfigError naming the variable, the file or source, and the entry.
  */
 export async function loadSettings(env: Env, options: LoadSettingsOptions = {}): Promise<Settings> {
   const config = loadConfig(env, options)
-  const files = await loadConfigFiles(config.configDir)
+  const source = config.secrets.tenantsSource
+  const files = await loadConfigFiles(
+    config.configDir,
+    source ? (catalog) => loadTenantsFromSource(source, config.secrets, env, catalog) : undefined,
+  )
   return deepFreeze({ ...config, ...files })
 }
 

@@ -109,11 +109,19 @@ export async function loadTenants(configDir: string, catalog: Catalog): Promise<
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { byId: new Map() }
     throw new ConfigError(`${file}: cannot be read (${(err as Error).message})`)
   }
+  return parseTenantsText(text, file, catalog)
+}
+
+/**
+ * Parses the text of a tenants file (from CONFIG_DIR, SSM or Secrets Manager) and validates it against the catalog;
+ * `label` (the file or the TENANTS_SOURCE) begins every error message.
+ */
+export function parseTenantsText(text: string, label: string, catalog: Catalog): Tenants {
   let raw: unknown
   try {
     raw = parseYaml(text)
   } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message})`)
+    throw new ConfigError(`${label}: not valid YAML (${(err as Error).message})`)
   }
-  return parseTenants(raw, file, catalog)
+  return parseTenants(raw, label, catalog)
 }

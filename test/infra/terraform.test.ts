@@ -703,6 +703,54 @@ ${integration('on_text_api', 'text')}
     })
   })
 
+  describe('(c2) tenants from SSM Parameter Store', () => {
+    it('keeps the tenants in a SecureString whose later values Terraform leaves alone', () => {
+      const parameter = resource(model, 'aws_ssm_parameter.tenants')
+      expect(parameter).toMatchObject({ type: 'SecureString', tier: 'Intelligent-Tiering' })
+      expect(refersTo(parameter.value, 'var.tenants_yaml')).toBe(true)
+      expect(refersTo(parameter.key_id, 'var.tenants_kms_key_arn')).toBe(true)
+      expect(first(parameter.lifecycle)?.ignore_changes).toEqual(['${value}'])
+      expect(model.variables.get('tenants_yaml')?.sensitive).toBe(true)
+    })
+
+    it('points the Lambda at it (TENANTS_SOURCE=ssm:<name>)', () => {
+      const lambda = resource(model, 'aws_lambda_function.analytics_api')
+      const env = first(first(lambda.environment)?.variables as Json) ?? {}
+      expect(env.TENANTS_SOURCE).toBe('ssm:${aws_ssm_parameter.tenants.name}')
+    })
+
+    it('lets the Lambda read exactly that parameter, and decrypt it only through SSM for that parameter', () => {
+      const [, doc] = policyDocument(model, resource(model, 'aws_iam_role_policy.lambda').policy)
+      const statements = statementsOf(doc)
+      const read = statements.find((s) => s.sid === 'TenantsParameterRead')
+      expect(stringList(read?.actions)).toEqual(['ssm:GetParameter'])
+      expect(stringList(read?.resources)).toEqual(['${aws_ssm_parameter.tenants.arn}'])
+      // No other statement grants anything of SSM or Secrets Manager.
+      const secretActions = statements
+        .filter((s) => s !== read)
+        .flatMap((s) => stringList(s.actions))
+        .filter((a) => a.startsWith('ssm:') || a.startsWith('secretsmanager:'))
+      expect(secretActions).toEqual([])
+      const decrypt = statements.find((s) => s.sid === 'TenantsParameterDecrypt')
+      expect(stringList(decrypt?.actions)).toEqual(['kms:Decrypt'])
+      expect(stringList(decrypt?.resources).join()).toContain('var.tenants_kms_key_arn')
+      expect(blocks(decrypt?.condition)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            test: 'StringEquals',
+            variable: 'kms:ViaService',
+            values: ['ssm.${var.region}.amazonaws.com'],
+          }),
+          expect.objectContaining({
+            test: 'StringEquals',
+            variable: 'kms:EncryptionContext:PARAMETER_ARN',
+            values: ['${aws_ssm_parameter.tenants.arn}'],
+          }),
+        ]),
+      )
+    })
+  })
+
   describe('(d) Redis', () => {
     it('is a serverless Valkey cache reached over TLS from the Lambda’s security group only', () => {
       const [cacheAddress, cache] = only(model, 'aws_elasticache_serverless_cache')
@@ -1329,6 +1377,13 @@ locals {
           'CONVERT_TO_TEXT',
         )
       expect(planned(json, 'aws_api_gateway_rest_api.analytics_api')?.binary_media_types).toEqual(['*/*'])
+      // The tenants parameter, with no tenants until an operator puts the file (the Lambda's variables are unknown
+      // until apply: REDIS_URL; TENANTS_SOURCE is checked on the configuration above).
+      expect(planned(json, 'aws_ssm_parameter.tenants')).toMatchObject({
+        name: '/acme-analytics-api-dev/tenants',
+        type: 'SecureString',
+        value: 'tenants: {}\n',
+      })
     }, 120_000)
 
     it('plans with api_response_streaming=false: Invoke, BUFFERED, 29 s, index.handler', async () => {
