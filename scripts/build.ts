@@ -51,7 +51,10 @@ if (missing.length > 0) throw new Error(`the Lambda bundle must export ${missing
 const files: Record<string, [Uint8Array, { mtime: Date }]> = {
   'index.mjs': [await readFile(`${outdir}/index.mjs`), { mtime: FIXED_MTIME }],
 }
-for (const name of (await readdir(CONFIG_DIR)).filter((f) => f.endsWith('.yaml')).sort())
+// Examples (tenants.example.yaml, with demo key digests) are documentation, not the deployment's configuration.
+for (const name of (await readdir(CONFIG_DIR))
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.example.yaml'))
+  .sort())
   files[`${CONFIG_DIR}/${name}`] = [await readFile(`${CONFIG_DIR}/${name}`), { mtime: FIXED_MTIME }]
 await writeFile(zipPath, zipSync(files, { level: 9 }))
 
