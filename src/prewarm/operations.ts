@@ -33,8 +33,18 @@ export interface StatsReport extends UsageCounters {
   lastPrewarm: PrewarmReport | null
   /** This process's own counters since it started. */
   process: UsageCounters & { since: string }
-  /** Per tenant (tenants.yaml): bytes Athena scanned for it today (UTC) and its daily budget, if any. */
-  tenants?: Record<string, { scannedBytesToday: number; scannedBytesPerDay: number | null }>
+  /**
+   * Per tenant (tenants.yaml): its reads by outcome (every process, as flushed), the bytes Athena scanned for it
+   * today (UTC) and its daily budget, if any.
+   */
+  tenants?: Record<
+    string,
+    {
+      reads: { hits: number; stale: number; misses: number; bypass: number }
+      scannedBytesToday: number
+      scannedBytesPerDay: number | null
+    }
+  >
 }
 
 export interface PrewarmRequest {
@@ -129,7 +139,7 @@ export class Operations {
   async stats(): Promise<StatsReport> {
     const { usage, prewarmer } = this.o
     await usage.flush()
-    const [{ shared, process }, topQueries, lastPrewarm] = await Promise.all([
+    const [{ shared, process, tenants: tenantReads }, topQueries, lastPrewarm] = await Promise.all([
       usage.snapshot(),
       usage.top(10, prewarmer.settings.windowMs),
       prewarmer.lastReport(),
@@ -151,6 +161,12 @@ export class Operations {
               [...tenants.defs.byId.values()].map((t) => [
                 t.id,
                 {
+                  reads: {
+                    hits: tenantReads[t.id]?.hits ?? 0,
+                    stale: tenantReads[t.id]?.stale ?? 0,
+                    misses: tenantReads[t.id]?.misses ?? 0,
+                    bypass: tenantReads[t.id]?.bypass ?? 0,
+                  },
                   scannedBytesToday: (spent as Record<string, number>)[t.id] ?? 0,
                   scannedBytesPerDay: t.scannedBytesPerDay ?? null,
                 },

@@ -205,14 +205,22 @@ export class Prewarmer {
     }
     if (this.o.usage && this.o.settings.topN > 0) {
       await this.o.usage.flush()
+      const { topN } = this.o.settings
+      // Each tenant (and the untenanted reads) gets its own top N: one busy tenant must not crowd the others out.
+      const groups = 1 + service.tenantCount
       const popular = await this.o.usage
-        .top(this.o.settings.topN, this.o.settings.windowMs)
+        .top(topN * groups, this.o.settings.windowMs)
         .catch((err: unknown) => {
           this.o.logger.warn({ err: (err as Error).message }, 'popularity unavailable; configured sets only')
           return []
         })
+      const taken = new Map<string, number>()
       for (const p of popular) {
         if (!covered(p.query)) continue
+        const group = p.tenant ?? ''
+        const n = taken.get(group) ?? 0
+        if (n >= topN) continue
+        taken.set(group, n + 1)
         try {
           // As the tenant that read it: its values come from the tenant again, never from the recorded member.
           add({

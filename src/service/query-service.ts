@@ -173,6 +173,10 @@ export class QueryService {
     })
   }
 
+  /** How many tenants tenants.yaml defines (0 without one). */
+  get tenantCount(): number {
+    return this.o.tenants?.byId.size ?? 0
+  }
   /** Who reads a query as the service replays it (prewarm): see RequestResolver.readersOf. */
   readersOf(query: string): Array<string | undefined> {
     return this.resolver.readersOf(query)
@@ -238,7 +242,7 @@ export class QueryService {
 
   private freshHit(resolved: ResolvedQuery, entry: DecodedEntry, cacheMs: number): ReadResult | undefined {
     if (entry.kind !== 'result' || freshnessAt(entry, this.now()) !== 'fresh') return undefined
-    this.o.usage?.read(resolved.member, 'HIT', entry.dataScannedBytes)
+    this.o.usage?.read(resolved.member, 'HIT', entry.dataScannedBytes, resolved.tenant?.id)
     return entryResult(resolved, entry, 'HIT', { cacheMs })
   }
 
@@ -279,7 +283,8 @@ export class QueryService {
       resolved.format === 'json'
         ? await this.readUncounted(resolved, options)
         : await this.formats.read(resolved, (json) => this.readUncounted(json, options))
-    if (read.kind === 'entry') this.o.usage?.read(resolved.member, read.outcome, read.entry.dataScannedBytes)
+    if (read.kind === 'entry')
+      this.o.usage?.read(resolved.member, read.outcome, read.entry.dataScannedBytes, resolved.tenant?.id)
     return read
   }
 

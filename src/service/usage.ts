@@ -118,6 +118,8 @@ export class UsageRecorder {
   private pendingMembers = 0
   private readonly maxPendingMembers: number
   private readonly total = emptyCounters()
+  /** Tenants' reads since the last flush, as `t:<tenant>:<counter>` fields of the stats hash. */
+  private pendingTenantReads = new Map<string, number>()
   private readonly startedAt: number
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
@@ -137,11 +139,18 @@ export class UsageRecorder {
     }
   }
 
-  /** Counts one read of `member` answered as `outcome`; `savedBytes` is what the entry cost to compute. */
-  read(member: string, outcome: ReadOutcomeKind, savedBytes: number): void {
+  /**
+   * Counts one read of `member` answered as `outcome`; `savedBytes` is what the entry cost to compute; `tenant` is
+   * the reader's tenant, counted apart too (tenants are a configured few, so this stays bounded).
+   */
+  read(member: string, outcome: ReadOutcomeKind, savedBytes: number, tenant?: string): void {
     const counter = OUTCOME_COUNTER[outcome]
     this.pending[counter]++
     this.total[counter]++
+    if (tenant !== undefined) {
+      const field = `t:${tenant}:${counter}`
+      this.pendingTenantReads.set(field, (this.pendingTenantReads.get(field) ?? 0) + 1)
+    }
     if (outcome === 'HIT' || outcome === 'STALE') {
       this.pending.dataSavedBytes += savedBytes
       this.total.dataSavedBytes += savedBytes
@@ -203,13 +212,17 @@ export class UsageRecorder {
 
   private async write(): Promise<void> {
     const counters = this.pending
+    const tenantReads = this.pendingTenantReads
     const buckets = [...this.buckets]
     this.pending = emptyCounters()
+    this.pendingTenantReads = new Map()
     this.buckets.clear()
     this.pendingMembers = 0
     const writes: Promise<unknown>[] = []
-    if (Object.values(counters).some((v) => v !== 0))
-      writes.push(this.store.incrementCounters(this.keys.stats, { ...counters }))
+    if (Object.values(counters).some((v) => v !== 0) || tenantReads.size > 0)
+      writes.push(
+        this.store.incrementCounters(this.keys.stats, { ...counters, ...Object.fromEntries(tenantReads) }),
+      )
     for (const [bucket, counts] of buckets)
       writes.push(
         this.store.incrementScores(this.keys.popularity(bucket), counts, {
@@ -239,12 +252,27 @@ export class UsageRecorder {
     return out
   }
 
-  /** Counters summed over every process (as flushed), and this process's own since it started. */
-  async snapshot(): Promise<{ shared: UsageCounters; process: UsageCounters & { since: string } }> {
+  /**
+   * Counters summed over every process (as flushed), this process's own since it started, and each tenant's reads
+   * (`hits`, `stale`, `misses`, `bypass`) summed over every process.
+   */
+  async snapshot(): Promise<{
+    shared: UsageCounters
+    process: UsageCounters & { since: string }
+    tenants: Record<string, Record<string, number>>
+  }> {
     const stored = await this.store.getCounters(this.keys.stats)
     const shared = emptyCounters()
     for (const k of Object.keys(shared) as Array<keyof UsageCounters>) shared[k] = stored[k] ?? 0
-    return { shared, process: { ...this.total, since: new Date(this.startedAt).toISOString() } }
+    const tenants: Record<string, Record<string, number>> = {}
+    for (const [field, value] of Object.entries(stored)) {
+      const m = /^t:(.+):(hits|stale|misses|bypass)$/.exec(field)
+      if (!m) continue
+      const counts = tenants[m[1] as string] ?? {}
+      counts[m[2] as string] = value
+      tenants[m[1] as string] = counts
+    }
+    return { shared, process: { ...this.total, since: new Date(this.startedAt).toISOString() }, tenants }
   }
 
   /** Stops the flush timer and writes what is left. */

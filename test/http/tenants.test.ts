@@ -192,11 +192,49 @@ describe('tenant budgets: bytes scanned per day', () => {
     // globex has no budget.
     expect((await s.app.request(b, as(TENANT_KEYS.globex))).status).toBe(200)
     const stats = (await (await s.app.request('/admin/stats', as(ADMIN))).json()) as {
-      tenants: Record<string, { scannedBytesToday: number; scannedBytesPerDay: number | null }>
+      tenants: Record<
+        string,
+        { scannedBytesToday: number; scannedBytesPerDay: number | null; reads: Record<string, number> }
+      >
     }
     expect(stats.tenants.acme?.scannedBytesToday).toBeGreaterThan(0)
+    // Reads per tenant, by outcome: acme had a MISS, a HIT and a STALE (the 429 is not a read that was answered).
+    expect(stats.tenants.acme?.reads).toMatchObject({ misses: 1, hits: 1, stale: 1 })
+    expect(stats.tenants.globex?.reads).toMatchObject({ misses: 1, hits: 0 })
     expect(stats.tenants.acme?.scannedBytesPerDay).toBe(1)
     expect(stats.tenants.globex?.scannedBytesPerDay).toBeNull()
     expect(stats.tenants.globex?.scannedBytesToday).toBeGreaterThan(0)
+  })
+})
+
+describe('popularity and prewarm per tenant', () => {
+  let s: Stack
+  let configDir: string
+  beforeAll(async () => {
+    configDir = await tenantConfigDir({
+      'prewarm.yaml': 'popular: { topN: 1, windowHours: 24 }\nqueries: {}\n',
+    })
+    s = await startStack({ env: { CONFIG_DIR: configDir, ADMIN_API_KEYS: ADMIN } })
+  })
+  afterAll(async () => {
+    await s?.close()
+    if (configDir) await rm(configDir, { recursive: true, force: true })
+  })
+
+  it('each tenant gets its own top N: a busy tenant does not crowd a quiet one out of the prewarm', async () => {
+    for (let i = 0; i < 4; i++)
+      await (
+        await s.app.request('/queries/country_daily?start=2024-01-08', as(TENANT_KEYS.acme))
+      ).arrayBuffer()
+    await (
+      await s.app.request('/queries/country_daily?start=2024-02-08', as(TENANT_KEYS.globex))
+    ).arrayBuffer()
+    const report = await s.deps.operations.prewarm({ trigger: 'admin' })
+    const popular = report.items.filter((i) => i.source === 'popular')
+    expect(popular.map((i) => `${i.parameters.country} ${i.parameters.start}`).sort()).toEqual([
+      'DE 2024-02-08',
+      'US 2024-01-08',
+    ])
+    expect(popular.find((i) => i.parameters.country === 'US')?.reads).toBe(4)
   })
 })
