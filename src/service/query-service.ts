@@ -177,10 +177,9 @@ export class QueryService {
   get tenantCount(): number {
     return this.o.tenants?.byId.size ?? 0
   }
+
   /** Who reads a query as the service replays it (prewarm): see RequestResolver.readersOf. */
-  readersOf(query: string): Array<string | undefined> {
-    return this.resolver.readersOf(query)
-  }
+  readonly readersOf = (query: string): Array<string | undefined> => this.resolver.readersOf(query)
 
   get catalog(): Catalog {
     return this.o.catalog
