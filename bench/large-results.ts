@@ -6,9 +6,9 @@
 //       JSON, CSV and NDJSON, gzip and plain, against the stored (compressed) entry sizes;
 //   (3) hit throughput of a ~10 MB gzip body against the floor server (one Redis GET, bytes written as they are).
 // The local Athena runs in a process of its own, so the servers' memory is theirs alone.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { gunzipSync } from 'node:zlib'
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena'
@@ -18,8 +18,8 @@ import { ResultReader } from '../src/athena/result-reader.ts'
 import { decodeEntry } from '../src/cache/entry-codec.ts'
 import { ResultBody } from '../src/service/result-body.ts'
 import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { children, OUT_DIR, start, waitFor } from './children.ts'
 
-const OUT_DIR = '.bench'
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20)
 const READ_ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 3)
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'read,rss,hit,lambda').split(','))
@@ -29,28 +29,6 @@ const RANGES = {
   '100k': { start: '2024-01-01', end: '2024-01-10' },
   '1M': { start: '2024-01-01', end: '2024-03-18' },
 } as const
-const children: ChildProcess[] = []
-
-function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const fd = openSync(`${OUT_DIR}/${name}.log`, 'w')
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
-  closeSync(fd)
-  children.push(child)
-  return child
-}
-
-async function waitFor(url: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if ((await fetch(url)).status < 500) return
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 /** Peak resident set size (VmHWM) and current RSS of a process, in bytes. */
 function memoryOf(pid: number): { peak: number; rss: number } {

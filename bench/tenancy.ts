@@ -3,40 +3,16 @@
 // one key each), read as one of them. Both answer fresh hits from
 // Redis (L1 off) and from L1 (on), in interleaved rounds; autocannon as in `npm run bench`. The key that matches is
 // the last of the ring's digests, though every one is compared whichever matches.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
 import { sha256Digest, tenantConfigDir } from '../test/helpers/tenant-config.ts'
+import { children, OUT_DIR, start, waitFor } from './children.ts'
 import { type LoadResult, load, median } from './load.ts'
 
-const OUT_DIR = '.bench'
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 100)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
-const children: ChildProcess[] = []
-
-function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const fd = openSync(`${OUT_DIR}/${name}.log`, 'w')
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
-  closeSync(fd)
-  children.push(child)
-  return child
-}
-
-async function waitFor(url: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if ((await fetch(url)).status < 500) return
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 async function main(): Promise<void> {
   await mkdir(OUT_DIR, { recursive: true })

@@ -13,15 +13,6 @@ export interface ApiKeyAuthOptions {
 /** SHA-256 of a key: equal-length inputs for constant-time comparison. */
 export const digest = (s: string) => createHash('sha256').update(s).digest()
 
-/** True when `candidate` equals one of `keys`, in time independent of where (or whether) they differ. */
-export function matchesKey(candidate: string, keyDigests: readonly Buffer[]): boolean {
-  // Hashing first gives equal-length inputs for timingSafeEqual; every key is compared, no early exit.
-  const c = digest(candidate)
-  let found = false
-  for (const k of keyDigests) found = timingSafeEqual(c, k) || found
-  return found
-}
-
 export type KeyVerdict = 'ok' | 'missing' | 'wrong'
 
 /** Up to this many keys every digest is compared on each request; past it they are looked up by digest. */
