@@ -23,6 +23,7 @@ import { errorHandler, problem, problemResponse } from './http/problem.ts'
 import { RequestGuard } from './http/request-guard.ts'
 import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
+import { loadUiBundle, registerUiRoutes } from './http/ui-routes.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
@@ -53,6 +54,8 @@ export interface AppDeps {
   now?: () => number
   /** The cache's health check for `/health` (default: a ping bounded by one second, no probe write). */
   health?: CacheHealth | undefined
+  /** The built pages (dist/ui, Node server only): `/`, `/admin/`, `/ui/*`; undefined = no page routes. */
+  uiDir?: string | undefined
 }
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 1_000
@@ -78,7 +81,10 @@ export function requestGuardOf(deps: Pick<AppDeps, 'logger' | 'service'>): Reque
   })
 }
 
-/** Builds the Hono app. No I/O happens here; tests call `app.request()` on it directly. */
+/**
+ * Builds the Hono app. The only I/O here is reading the built pages of `uiDir` once; tests call `app.request()` on
+ * it directly.
+ */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now
   const app = new Hono<AppEnv>()
@@ -125,6 +131,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ status, cache: deps.store.kind, engine: deps.engine, ...(reason ? { reason } : {}) })
   })
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }))
+  // Before every key check: the pages are public (the admin calls they make carry the key).
+  if (deps.uiDir !== undefined) registerUiRoutes(app, loadUiBundle(deps.uiDir))
 
   // A tenant named by the request (an authorizer) is checked even when no key is configured: an unknown name is a 403.
   const readAuthOptions = { tenantFromRequest: deps.tenantFromRequest, tenants: deps.tenants }

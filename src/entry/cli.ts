@@ -6,6 +6,7 @@ import { nonNegativeInt, onSignals, port } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
 import { registerTenantCommands } from './cli-tenants.ts'
+import { operatorPageLine, withLocalAdminKey } from './local-admin-key.ts'
 
 /**
  * The `acp` command line. `env` is the process environment, read by nothing but the configuration loader: each
@@ -23,9 +24,11 @@ export function buildCli(env: Env): Command {
     .option('-p, --port <port>', 'port to listen on (overrides PORT)', port)
     .action(async (opts: { port?: number }) => {
       const { SERVER_DEFAULTS, startServer } = await import('./server.ts')
-      const settings = await loadSettings(
-        { ...env, ...(opts.port !== undefined ? { PORT: String(opts.port) } : {}) },
-        SERVER_DEFAULTS,
+      const { settings, adminKey } = withLocalAdminKey(
+        await loadSettings(
+          { ...env, ...(opts.port !== undefined ? { PORT: String(opts.port) } : {}) },
+          SERVER_DEFAULTS,
+        ),
       )
       // The local engine's development endpoints live outside src/ (never in the Lambda bundle): loaded on demand.
       const server =
@@ -33,6 +36,7 @@ export function buildCli(env: Env): Command {
           ? await (await import('../../local/embedded-stack.ts')).startEmbeddedStack(settings)
           : await startServer(settings)
       process.stderr.write(`athena-cache-proxy listening on ${server.url}\n`)
+      if (adminKey) process.stderr.write(operatorPageLine(server.url, adminKey))
       onSignals(() => server.close())
     })
 

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp, requestGuardOf } from '../app.ts'
@@ -17,6 +18,9 @@ export const SERVER_DEFAULTS: LoadSettingsOptions = {
   defaultLocalMinQueryMs: 500,
   defaultL1TtlMs: 1_000,
 }
+
+/** The pages `npm run build:ui` writes (scripts/build-ui.ts), served at `/` and `/admin/`. */
+export const PACKAGE_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url))
 
 /** An endpoint started beside the server (the development emulators of local/): reported, and closed after it. */
 export interface SideEndpoint {
@@ -101,7 +105,7 @@ export async function startServer(
       )
     }
   }
-  const app = createApp(deps)
+  const app = createApp({ ...deps, uiDir: PACKAGE_UI_DIR })
   const guard = requestGuardOf(deps)
   // What fails before the app runs (a request the adapter cannot turn into a fetch Request) is answered by the
   // same guard as everything else, not with the adapter's empty 400/500.
