@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { generateSampleData, hasData } from '../../local/sample-data.ts'
+import { buildUiIfStale } from '../../scripts/build-ui.ts'
 import { provideRedis } from './redis-server.ts'
 
 declare module 'vitest' {
@@ -23,5 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dataDir = join(tmpdir(), `acp-test-data-v1-${TEST_ROWS}`)
   if (!(await hasData(dataDir))) await generateSampleData({ dataDir, rows: TEST_ROWS })
   project.provide('dataDir', dataDir)
+  // The pages `acp serve` serves (dist/ui), rebuilt when ui/ changed since: a test never sees a stale bundle.
+  if (await buildUiIfStale()) process.stderr.write('built the pages into dist/ui\n')
   return () => redis.stop()
 }

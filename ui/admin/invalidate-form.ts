@@ -1,6 +1,6 @@
 // The invalidation form: a query (optionally one entry of it), tags, or everything; expire or delete; rewarm.
 import { ApiError, adminJson, type CatalogQuery, requestJson } from '../shared/api.ts'
-import { el, replace } from '../shared/dom.ts'
+import { el, facts, replace } from '../shared/dom.ts'
 import { formatTime } from '../shared/format.ts'
 import type { InvalidationResult } from './types.ts'
 import { prewarmView } from './views.ts'
@@ -133,19 +133,16 @@ function requestBody(data: FormData): Record<string, unknown> {
 }
 
 function resultView(answer: InvalidationResult): HTMLElement {
-  const fact = (name: string, value: Node | string) => [el('dt', {}, name), el('dd', {}, value)]
   return el(
     'div',
     { dataset: { role: 'invalidation-result', scope: answer.scope } },
     el('p', { class: 'ok' }, `Invalidated (${answer.mode}) at ${formatTime(answer.invalidatedAt)}.`),
-    el(
-      'dl',
-      { class: 'facts' },
-      ...fact('scope', answer.scope),
-      ...fact('queries', answer.queries.join(', ') || '–'),
-      ...(answer.tenant ? fact('tenant', answer.tenant) : []),
-      ...(answer.entry ? fact('entry', el('code', {}, answer.entry.key)) : []),
-    ),
+    facts([
+      ['scope', answer.scope],
+      ['queries', answer.queries.join(', ') || '–'],
+      answer.tenant ? ['tenant', answer.tenant] : null,
+      answer.entry ? ['entry', el('code', {}, answer.entry.key)] : null,
+    ]),
     answer.rewarm ? el('div', {}, el('h3', {}, 'Rewarm'), prewarmView(answer.rewarm)) : null,
   )
 }

@@ -1,5 +1,5 @@
 // What each section of the operator page shows, built from the admin API's answers (no I/O here).
-import { el, table } from '../shared/dom.ts'
+import { el, facts, table } from '../shared/dom.ts'
 import {
   formatBytes,
   formatMs,
@@ -90,20 +90,20 @@ export function entriesView(entries: Entries): HTMLElement {
 /** A prewarm run's report, or a line saying there was none. */
 export function prewarmView(report: PrewarmReport | null): HTMLElement {
   if (report === null) return el('p', { class: 'empty' }, 'No prewarm has run yet.')
-  const fact = (name: string, value: Node | string) => [el('dt', {}, name), el('dd', {}, value)]
-  return el(
-    'dl',
-    { class: 'facts', dataset: { role: 'last-prewarm' } },
-    ...fact('status', badge(report.status)),
-    ...fact('trigger', report.schedule ? `${report.trigger} (${report.schedule})` : report.trigger),
-    ...fact('started', formatTime(report.startedAt)),
-    ...fact('duration', formatMs(report.durationMs)),
-    ...fact('considered', formatNumber(report.considered)),
-    ...fact('refreshed', formatNumber(report.refreshed)),
-    ...fact('skipped fresh', formatNumber(report.skippedFresh)),
-    ...fact('skipped (budget)', formatNumber(report.skippedBudget)),
-    ...fact('failed', formatNumber(report.failed)),
-    ...fact('scanned', formatBytes(report.dataScannedBytes)),
+  return facts(
+    [
+      ['status', badge(report.status)],
+      ['trigger', report.schedule ? `${report.trigger} (${report.schedule})` : report.trigger],
+      ['started', formatTime(report.startedAt)],
+      ['duration', formatMs(report.durationMs)],
+      ['considered', formatNumber(report.considered)],
+      ['refreshed', formatNumber(report.refreshed)],
+      ['skipped fresh', formatNumber(report.skippedFresh)],
+      ['skipped (budget)', formatNumber(report.skippedBudget)],
+      ['failed', formatNumber(report.failed)],
+      ['scanned', formatBytes(report.dataScannedBytes)],
+    ],
+    { dataset: { role: 'last-prewarm' } },
   )
 }
 

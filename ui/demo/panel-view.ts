@@ -3,7 +3,7 @@
 import { forgetAdminKey } from '../shared/admin-key.ts'
 import { ApiError, adminJson, type CacheHeaders, type QueryResult, requestJson } from '../shared/api.ts'
 import { ChartView } from '../shared/charts.ts'
-import { el, replace } from '../shared/dom.ts'
+import { el, facts, replace } from '../shared/dom.ts'
 import { formatMs, formatNumber } from '../shared/format.ts'
 import { type PanelDef, panelUrl } from './panels.ts'
 
@@ -24,7 +24,7 @@ export interface PanelHost {
 export class PanelView {
   readonly root: HTMLElement
   private readonly chart: ChartView
-  private readonly facts = el('dl', { class: 'facts' })
+  private readonly factsBox = el('div', { class: 'facts-box' })
   private readonly log = el('ol', { class: 'reads', 'aria-label': 'reads' })
   private readonly error = el('p', { class: 'error', role: 'status' })
   private readonly invalidateButton: HTMLButtonElement
@@ -45,7 +45,7 @@ export class PanelView {
       { class: 'panel', id: `panel-${def.id}`, dataset: { state: 'loading', url: panelUrl(def) } },
       el('header', {}, el('h2', {}, def.title), el('p', { class: 'caption' }, def.caption)),
       el('div', { class: 'chart' }, canvas),
-      this.facts,
+      this.factsBox,
       el(
         'div',
         { class: 'actions' },
@@ -123,21 +123,19 @@ export class PanelView {
 
   private showFacts(headers: CacheHeaders, latencyMs: number, points: number, sum: number): void {
     const xCache = headers.xCache ?? '–'
-    const fact = (name: string, ...value: Array<Node | string>) => [
-      el('dt', {}, name),
-      el('dd', {}, ...value),
-    ]
     replace(
-      this.facts,
-      ...fact(
-        'X-Cache',
-        el('span', { class: `badge ${xCache.toLowerCase()}`, dataset: { role: 'x-cache' } }, xCache),
-      ),
-      ...fact('Age', headers.age === null ? '–' : `${headers.age} s`),
-      ...fact('Server-Timing', el('code', {}, headers.serverTiming ?? '–')),
-      ...fact('Latency', formatMs(latencyMs)),
-      ...fact('Points', el('span', { dataset: { role: 'points' } }, String(points))),
-      ...fact('Total', el('span', { dataset: { role: 'total' } }, formatNumber(Math.round(sum)))),
+      this.factsBox,
+      facts([
+        [
+          'X-Cache',
+          el('span', { class: `badge ${xCache.toLowerCase()}`, dataset: { role: 'x-cache' } }, xCache),
+        ],
+        ['Age', headers.age === null ? '–' : `${headers.age} s`],
+        ['Server-Timing', el('code', {}, headers.serverTiming ?? '–')],
+        ['Latency', formatMs(latencyMs)],
+        ['Points', el('span', { dataset: { role: 'points' } }, String(points))],
+        ['Total', el('span', { dataset: { role: 'total' } }, formatNumber(Math.round(sum)))],
+      ]),
     )
   }
 

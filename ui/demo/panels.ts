@@ -59,7 +59,7 @@ export function panelsUntil(end: string): PanelDef[] {
       path: '/queries/by_country',
       parameters: { measure: 'pageviews', start: last30, end },
       chart: 'bar',
-      label: (row) => String(row.country ?? '?'),
+      label: (row) => String(row.country ?? 'unknown'),
       value: total,
     },
     {

@@ -64,3 +64,15 @@ export function table(
     ),
   )
 }
+
+/** A `<dl class="facts">` of name/value pairs, each pair in its own group so that it wraps as one. */
+export function facts(
+  pairs: Array<[string, Node | string] | null>,
+  attributes: Attributes = {},
+): HTMLDListElement {
+  return el(
+    'dl',
+    { ...attributes, class: `facts ${attributes.class ?? ''}`.trim() },
+    ...pairs.map((pair) => (pair ? el('div', {}, el('dt', {}, pair[0]), el('dd', {}, pair[1])) : null)),
+  )
+}
