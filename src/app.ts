@@ -20,9 +20,13 @@ import { corsMiddleware } from './http/cors.ts'
 import { FORMAT_PARAMETER, negotiateFormat } from './http/formats.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
+import { readMetricsMiddleware } from './http/read-metrics.ts'
 import { RequestGuard } from './http/request-guard.ts'
 import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
+import type { PrometheusMetrics } from './metrics/prometheus.ts'
+import { type ReadSeries, SERIES_RETAIN_MINUTES } from './metrics/read-series.ts'
+import type { TelemetrySink } from './metrics/telemetry.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
@@ -53,6 +57,12 @@ export interface AppDeps {
   now?: () => number
   /** The cache's health check for `/health` (default: a ping bounded by one second, no probe write). */
   health?: CacheHealth | undefined
+  /** Where each response and read is counted (metrics, the operator page's series). */
+  telemetry?: TelemetrySink | undefined
+  /** The per-minute read figures of `GET /admin/stats/series`. */
+  series?: ReadSeries | undefined
+  /** `GET /metrics` (behind the admin key) when set: the Prometheus text format. */
+  prometheus?: PrometheusMetrics | undefined
 }
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 1_000
@@ -68,6 +78,20 @@ async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
       { name: 'body', message: 'must be a JSON object' },
     ])
   }
+}
+
+/** `minutes` of `/admin/stats/series`: an integer, 60 when absent. */
+function minutesParameter(raw: string | undefined): number {
+  if (raw === undefined) return 60
+  const minutes = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(minutes) || minutes < 1 || minutes > SERIES_RETAIN_MINUTES)
+    throw new ValidationError(`minutes must be an integer from 1 to ${SERIES_RETAIN_MINUTES}`, [
+      {
+        name: 'minutes',
+        message: `must be an integer from 1 to ${SERIES_RETAIN_MINUTES}, got '${raw.slice(0, 32)}'`,
+      },
+    ])
+  return minutes
 }
 
 /** The request guard of a deployment (request-guard.ts): the Hono app and the Node fast path each hold one. */
@@ -115,6 +139,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   )
   // Middleware that would do nothing is not registered at all: every layer costs a cache hit a little.
+  if (deps.telemetry) app.use(readMetricsMiddleware(deps.telemetry))
   if (deps.accessLog) app.use(deps.accessLog.middleware())
   // Before the key checks: a browser's preflight carries no API key. Same headers as API Gateway's OPTIONS mock.
   if (deps.corsOrigin) app.use(...corsMiddleware(deps.corsOrigin))
@@ -206,6 +231,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
+  const series = deps.series
+  if (series)
+    app.get('/admin/stats/series', async (c) =>
+      c.json(await series.series(minutesParameter(c.req.query('minutes')))),
+    )
+  const prometheus = deps.prometheus
+  if (prometheus) {
+    app.use('/metrics', admin)
+    app.get('/metrics', async (c) => {
+      const { body, contentType } = await prometheus.scrape()
+      return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' })
+    })
+  }
 
   for (const path of ['/queries', ...QUERY_ROUTES.map(honoPath)])
     app.all(path, (c) =>

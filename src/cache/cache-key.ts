@@ -81,6 +81,11 @@ export class CacheKeys {
     return `${this.root}stats`
   }
 
+  /** Per-minute read figures of every process (the operator page's charts), kept for a day. */
+  series(minute: number): string {
+    return `${this.root}series:${minute}`
+  }
+
   /** The lock that keeps prewarm runs one at a time. */
   get prewarmLock(): string {
     return `${this.root}prewarm:lock`

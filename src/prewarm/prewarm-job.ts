@@ -130,7 +130,17 @@ export class Prewarmer {
       this.o.settings.budgets.maxDurationMs + 60_000,
       options.lockWaitMs ?? 0,
     )
-    if (!lock) return { ...base, status: 'locked', durationMs: Date.now() - wallStart }
+    if (!lock) {
+      const locked: PrewarmReport = { ...base, status: 'locked', durationMs: Date.now() - wallStart }
+      this.o.usage?.prewarmRun({
+        status: 'locked',
+        refreshed: 0,
+        failed: 0,
+        skipped: 0,
+        durationMs: locked.durationMs,
+      })
+      return locked
+    }
     try {
       const report = await this.refreshAll(
         base,
@@ -140,6 +150,13 @@ export class Prewarmer {
         wallStart,
       )
       await this.state.saveReport(report)
+      this.o.usage?.prewarmRun({
+        status: report.status,
+        refreshed: report.refreshed,
+        failed: report.failed,
+        skipped: report.skippedFresh + report.skippedBudget,
+        durationMs: report.durationMs,
+      })
       this.o.logger.info(
         {
           trigger: report.trigger,
