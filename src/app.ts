@@ -8,6 +8,7 @@ import type { QueryEngineMode } from './config/load-config.ts'
 import type { Tenants } from './config/tenants.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
+import { registerAdminRoutes } from './http/admin-routes.ts'
 import {
   API_KEY_HEADER,
   adminKeyAuth,
@@ -206,6 +207,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
+  registerAdminRoutes(app, deps)
 
   for (const path of ['/queries', ...QUERY_ROUTES.map(honoPath)])
     app.all(path, (c) =>

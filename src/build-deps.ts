@@ -19,6 +19,7 @@ import { RedisCounterStore } from './cache/redis-counter-store.ts'
 import type { Settings } from './config/settings.ts'
 import { errorMessage } from './errors.ts'
 import { AccessLog } from './http/access-log.ts'
+import { InvalidationLog } from './prewarm/invalidation-log.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
@@ -253,6 +254,7 @@ export async function buildDeps(
     schedules,
     logger,
     tenants: { defs: config.tenants, budgets },
+    invalidationLog: new InvalidationLog({ counters: guardedCounters, keys, logger }),
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
