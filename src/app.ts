@@ -8,6 +8,7 @@ import type { QueryEngineMode } from './config/load-config.ts'
 import type { Tenants } from './config/tenants.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
+import { registerAdminRoutes } from './http/admin-routes.ts'
 import {
   API_KEY_HEADER,
   adminKeyAuth,
@@ -25,7 +26,7 @@ import { RequestGuard } from './http/request-guard.ts'
 import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
 import type { PrometheusMetrics } from './metrics/prometheus.ts'
-import { type ReadSeries, SERIES_RETAIN_MINUTES } from './metrics/read-series.ts'
+import type { ReadSeries } from './metrics/read-series.ts'
 import type { TelemetrySink } from './metrics/telemetry.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
@@ -78,20 +79,6 @@ async function jsonBody(c: import('hono').Context<AppEnv>): Promise<unknown> {
       { name: 'body', message: 'must be a JSON object' },
     ])
   }
-}
-
-/** `minutes` of `/admin/stats/series`: an integer, 60 when absent. */
-function minutesParameter(raw: string | undefined): number {
-  if (raw === undefined) return 60
-  const minutes = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(minutes) || minutes < 1 || minutes > SERIES_RETAIN_MINUTES)
-    throw new ValidationError(`minutes must be an integer from 1 to ${SERIES_RETAIN_MINUTES}`, [
-      {
-        name: 'minutes',
-        message: `must be an integer from 1 to ${SERIES_RETAIN_MINUTES}, got '${raw.slice(0, 32)}'`,
-      },
-    ])
-  return minutes
 }
 
 /** The request guard of a deployment (request-guard.ts): the Hono app and the Node fast path each hold one. */
@@ -231,11 +218,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
-  const series = deps.series
-  if (series)
-    app.get('/admin/stats/series', async (c) =>
-      c.json(await series.series(minutesParameter(c.req.query('minutes')))),
-    )
   const prometheus = deps.prometheus
   if (prometheus) {
     app.use('/metrics', admin)
@@ -244,6 +226,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' })
     })
   }
+  registerAdminRoutes(app, deps)
 
   for (const path of ['/queries', ...QUERY_ROUTES.map(honoPath)])
     app.all(path, (c) =>

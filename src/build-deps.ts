@@ -23,6 +23,7 @@ import { EmfMetrics } from './metrics/emf.ts'
 import { PrometheusMetrics } from './metrics/prometheus.ts'
 import { ReadSeries } from './metrics/read-series.ts'
 import { Telemetry, type TelemetrySink } from './metrics/telemetry.ts'
+import { InvalidationLog } from './prewarm/invalidation-log.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
@@ -282,6 +283,7 @@ export async function buildDeps(
     schedules,
     logger,
     tenants: { defs: config.tenants, budgets },
+    invalidationLog: new InvalidationLog({ counters: guardedCounters, keys, logger }),
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)

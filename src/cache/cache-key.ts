@@ -96,6 +96,11 @@ export class CacheKeys {
     return `${this.root}prewarm:last`
   }
 
+  /** The most recent invalidations (a list capped at a hundred), newest first, for `/admin/invalidations`. */
+  get invalidationLog(): string {
+    return `${this.root}invalidation-log`
+  }
+
   /** What `/health` writes (with a short TTL) to tell a cache that refuses writes (OOM) from a healthy one. */
   get healthProbe(): string {
     return `${this.root}health`

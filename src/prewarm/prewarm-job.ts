@@ -6,6 +6,7 @@ import type { CacheStore } from '../cache/cache-store.ts'
 import { type PrewarmSettings, resolveSet } from '../config/prewarm.ts'
 import { nextFireTime, parseScheduleExpression } from '../config/schedule-expression.ts'
 import type { ScheduleDef } from '../config/schedules.ts'
+import type { Lookup } from '../service/entry-lookup.ts'
 import type { CanonicalParams } from '../service/parameters.ts'
 import type { QueryService, ResolvedQuery } from '../service/query-service.ts'
 import type { UsageRecorder } from '../service/usage.ts'
@@ -76,7 +77,8 @@ export interface PrewarmerOptions {
   logger: Logger
 }
 
-interface Candidate {
+/** A read the prewarm set holds: where it comes from, and its reads in the popularity window (popular ones). */
+export interface Candidate {
   resolved: ResolvedQuery
   source: 'configured' | 'popular'
   reads?: number
@@ -180,6 +182,25 @@ export class Prewarmer {
   /** The report of the last completed run (any process), or null. */
   lastReport(): Promise<PrewarmReport | null> {
     return this.state.lastReport()
+  }
+
+  /** The cache's clock (the service's), which runs resolve relative dates against. */
+  get clock(): () => number {
+    return this.o.service.clock
+  }
+
+  /**
+   * The prewarm set as a run without a schedule would consider it at `at` (configured sets whose parameters resolve,
+   * then popular reads, each key once), each with its entry as the cache holds it now: nothing is refreshed or
+   * computed, and nothing counts as a read.
+   */
+  async plan(at: Date): Promise<Array<Candidate & { lookup: Lookup }>> {
+    const candidates = await this.candidates({ trigger: 'admin' }, at)
+    return Promise.all(
+      candidates.flatMap((c) =>
+        'resolved' in c ? [this.o.service.inspect(c.resolved).then((lookup) => ({ ...c, lookup }))] : [],
+      ),
+    )
   }
 
   /** Configured sets first (file order), then popular combinations (most read first), each key once. */
