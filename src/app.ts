@@ -8,6 +8,7 @@ import type { QueryEngineMode } from './config/load-config.ts'
 import type { Tenants } from './config/tenants.ts'
 import { ValidationError } from './errors.ts'
 import type { AccessLog } from './http/access-log.ts'
+import { registerAdminRoutes } from './http/admin-routes.ts'
 import {
   API_KEY_HEADER,
   adminKeyAuth,
@@ -20,10 +21,14 @@ import { corsMiddleware } from './http/cors.ts'
 import { FORMAT_PARAMETER, negotiateFormat } from './http/formats.ts'
 import { buildOpenApi } from './http/openapi.ts'
 import { errorHandler, problem, problemResponse } from './http/problem.ts'
+import { readMetricsMiddleware } from './http/read-metrics.ts'
 import { RequestGuard } from './http/request-guard.ts'
 import { pendingResponse, resultHeaderPolicy, resultResponse } from './http/result-response.ts'
 import { honoPath, QUERY_ROUTES, READ_KEY_PATHS } from './http/routes.ts'
 import { loadUiBundle, registerUiRoutes } from './http/ui-routes.ts'
+import type { PrometheusMetrics } from './metrics/prometheus.ts'
+import type { ReadSeries } from './metrics/read-series.ts'
+import type { TelemetrySink } from './metrics/telemetry.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
@@ -56,6 +61,12 @@ export interface AppDeps {
   health?: CacheHealth | undefined
   /** The built pages (dist/ui, Node server only): `/`, `/admin/`, `/ui/*`; undefined = no page routes. */
   uiDir?: string | undefined
+  /** Where each response and read is counted (metrics, the operator page's series). */
+  telemetry?: TelemetrySink | undefined
+  /** The per-minute read figures of `GET /admin/stats/series`. */
+  series?: ReadSeries | undefined
+  /** `GET /metrics` (behind the admin key) when set: the Prometheus text format. */
+  prometheus?: PrometheusMetrics | undefined
 }
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 1_000
@@ -121,6 +132,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   )
   // Middleware that would do nothing is not registered at all: every layer costs a cache hit a little.
+  if (deps.telemetry) app.use(readMetricsMiddleware(deps.telemetry))
   if (deps.accessLog) app.use(deps.accessLog.middleware())
   // Before the key checks: a browser's preflight carries no API key. Same headers as API Gateway's OPTIONS mock.
   if (deps.corsOrigin) app.use(...corsMiddleware(deps.corsOrigin))
@@ -214,6 +226,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
+  const prometheus = deps.prometheus
+  if (prometheus) {
+    app.use('/metrics', admin)
+    app.get('/metrics', async (c) => {
+      const { body, contentType } = await prometheus.scrape()
+      return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' })
+    })
+  }
+  registerAdminRoutes(app, deps)
 
   for (const path of ['/queries', ...QUERY_ROUTES.map(honoPath)])
     app.all(path, (c) =>

@@ -19,6 +19,11 @@ import { RedisCounterStore } from './cache/redis-counter-store.ts'
 import type { Settings } from './config/settings.ts'
 import { errorMessage } from './errors.ts'
 import { AccessLog } from './http/access-log.ts'
+import { EmfMetrics } from './metrics/emf.ts'
+import { PrometheusMetrics } from './metrics/prometheus.ts'
+import { ReadSeries } from './metrics/read-series.ts'
+import { Telemetry, type TelemetrySink } from './metrics/telemetry.ts'
+import { InvalidationLog } from './prewarm/invalidation-log.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { Invalidator } from './service/invalidation.ts'
@@ -34,6 +39,10 @@ export interface Deps extends AppDeps {
   keys: CacheKeys
   redis: Redis | Cluster | undefined
   usage: UsageRecorder
+  telemetry: Telemetry
+  series: ReadSeries
+  /** The Prometheus registry (the Node server's `/metrics`); absent with EMF. */
+  prometheus: PrometheusMetrics | undefined
   close(): Promise<void>
 }
 
@@ -131,6 +140,8 @@ export async function buildDeps(
     now?: () => number
     /** How often usage counters are written (0: the caller flushes, as the Lambda handler does after each event). */
     usageFlushMs?: number
+    /** Where metrics go: Prometheus (`/metrics`, the default) or CloudWatch EMF log lines (Lambda). */
+    metrics?: 'prometheus' | 'emf'
   },
 ): Promise<Deps> {
   const { logger } = options
@@ -144,6 +155,9 @@ export async function buildDeps(
     (redis ? new RedisCacheStore(redis) : new MemoryCacheStore({ maxBytes: config.memoryCacheMaxBytes }))
   const counters: CounterStore =
     options.counters ?? (redis ? new RedisCounterStore(redis) : new MemoryCounterStore())
+  // Sinks are added as what they need is built; the breaker's callbacks below already report to them.
+  const sinks: TelemetrySink[] = []
+  const telemetry = new Telemetry(sinks)
   // Every cache call goes through one breaker: a down Redis costs one fast failure, not a timeout per request. An
   // in-process store cannot stall, so only a remote one gets the call deadline.
   const breaker = new CircuitBreaker({
@@ -151,11 +165,11 @@ export async function buildDeps(
     openMs: config.cacheBreaker.openMs,
     ...(inner.kind === 'memory' ? {} : { callTimeoutMs: config.cacheBreaker.callTimeoutMs }),
     isOutage: (err) => !isServerReply(err),
-    onStateChange: (state, cause) =>
-      logger.warn(
-        { state, err: cause instanceof Error ? cause.message : undefined },
-        'cache circuit breaker',
-      ),
+    onStateChange: (state, cause) => {
+      telemetry.breakerState(state)
+      logger.warn({ state, err: cause instanceof Error ? cause.message : undefined }, 'cache circuit breaker')
+    },
+    onFailure: () => telemetry.cacheError(),
   })
   const store = new GuardedCacheStore(inner, breaker)
   const endpoint = options.athenaEndpoint ?? config.athena.endpoint
@@ -204,7 +218,15 @@ export async function buildDeps(
   const keys = new CacheKeys(config.cachePrefix)
   const guardedCounters = new GuardedCounterStore(counters, breaker)
   const budgets = new TenantBudgets({ counters: guardedCounters, keys, now: options.now ?? Date.now })
+  const series = new ReadSeries({
+    store: guardedCounters,
+    keys,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  sinks.push(series)
   const usage = new UsageRecorder(guardedCounters, keys, {
+    telemetry,
     bucketMs: POPULARITY_BUCKET_MS,
     retainMs: prewarmSettings.windowMs,
     keepPerBucket: popularityKeep(prewarmSettings.topN),
@@ -244,6 +266,14 @@ export async function buildDeps(
             return undefined
           })
       : undefined
+  const prometheus =
+    options.metrics === 'emf'
+      ? undefined
+      : new PrometheusMetrics({ cluster: async () => (await usage.snapshot()).shared })
+  sinks.push(
+    prometheus ??
+      new EmfMetrics({ namespace: config.metrics.namespace, serviceName: config.metrics.serviceName }),
+  )
   const invalidator = new Invalidator({ service, store, keys, tenants: config.tenants })
   const prewarmer = new Prewarmer({ service, store, keys, usage, settings: prewarmSettings, logger })
   const operations = new Operations({
@@ -253,6 +283,7 @@ export async function buildDeps(
     schedules,
     logger,
     tenants: { defs: config.tenants, budgets },
+    invalidationLog: new InvalidationLog({ counters: guardedCounters, keys, logger }),
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
@@ -270,6 +301,9 @@ export async function buildDeps(
     accessLog,
     operations,
     usage,
+    telemetry,
+    series,
+    prometheus,
     corsOrigin: config.corsOrigin,
     plainBodies: new PlainBodies({ maxBytes: PLAIN_BODIES_MAX_BYTES }),
     health: new CacheHealth({
@@ -284,6 +318,7 @@ export async function buildDeps(
     redis,
     async close() {
       accessLog?.flush()
+      await telemetry.flush()
       await usage.close()
       athena.destroy()
       s3?.destroy()

@@ -81,6 +81,11 @@ export class CacheKeys {
     return `${this.root}stats`
   }
 
+  /** Per-minute read figures of every process (the operator page's charts), kept for a day. */
+  series(minute: number): string {
+    return `${this.root}series:${minute}`
+  }
+
   /** The lock that keeps prewarm runs one at a time. */
   get prewarmLock(): string {
     return `${this.root}prewarm:lock`
@@ -89,6 +94,11 @@ export class CacheKeys {
   /** The last prewarm report. */
   get prewarmLast(): string {
     return `${this.root}prewarm:last`
+  }
+
+  /** The most recent invalidations (a list capped at a hundred), newest first, for `/admin/invalidations`. */
+  get invalidationLog(): string {
+    return `${this.root}invalidation-log`
   }
 
   /** What `/health` writes (with a short TTL) to tell a cache that refuses writes (OOM) from a healthy one. */

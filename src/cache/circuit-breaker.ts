@@ -36,6 +36,8 @@ export interface BreakerOptions {
   isOutage?: (err: unknown) => boolean
   now?: () => number
   onStateChange?: (state: BreakerState, cause?: unknown) => void
+  /** Every failed call (an outage or a server's error reply; not the calls an open breaker refuses). */
+  onFailure?: (err: unknown) => void
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
@@ -142,6 +144,7 @@ export class CircuitBreaker {
   /** Books a failed call and returns what its caller gets. */
   private failed(err: unknown): CacheUnavailableError {
     const message = err instanceof Error ? err.message : String(err)
+    this.options.onFailure?.(err)
     if (this.options.isOutage && !this.options.isOutage(err)) {
       // The server answered, with an error: it is reachable, which is all the breaker is about.
       this.succeeded()

@@ -27,4 +27,11 @@ export interface CounterStore {
    * lexically largest first). The keys must share a hash tag (one Cluster slot).
    */
   topScores(keys: readonly string[], count: number): Promise<ScoredMember[]>
+  /**
+   * Puts `item` at the head of a list and keeps only its `keep` newest items, in one atomic step (LPUSH + LTRIM):
+   * a short log shared by every process that never grows past `keep`.
+   */
+  pushRecent(key: string, item: string, keep: number): Promise<void>
+  /** The `count` newest items of a list written by `pushRecent`, newest first. */
+  recent(key: string, count: number): Promise<string[]>
 }

@@ -10,6 +10,7 @@ export type StoredKind =
   | 'stamp'
   | 'prewarm lock'
   | 'prewarm report'
+  | 'invalidation record'
 
 /** How many recently reported keys are remembered, and for how long: enough to log a hot damaged key once. */
 const REMEMBERED_KEYS = 1_024

@@ -102,4 +102,10 @@ export class GuardedCounterStore implements CounterStore {
   topScores(keys: readonly string[], count: number): Promise<ScoredMember[]> {
     return this.breaker.run(() => this.inner.topScores(keys, count))
   }
+  pushRecent(key: string, item: string, keep: number): Promise<void> {
+    return this.breaker.run(() => this.inner.pushRecent(key, item, keep))
+  }
+  recent(key: string, count: number): Promise<string[]> {
+    return this.breaker.run(() => this.inner.recent(key, count))
+  }
 }

@@ -5,6 +5,8 @@ export class MemoryCounterStore implements CounterStore {
   private readonly hashes = new Map<string, Map<string, number>>()
   private readonly hashExpiry = new Map<string, number>()
   private readonly sortedSets = new Map<string, { scores: Map<string, number>; expiresAt: number }>()
+  /** Lists of pushRecent, newest first, each at most its `keep` long. */
+  private readonly lists = new Map<string, string[]>()
   private readonly now: () => number
 
   constructor(options: { now?: () => number } = {}) {
@@ -72,5 +74,15 @@ export class MemoryCounterStore implements CounterStore {
       .map(([member, score]) => ({ member, score }))
       .sort((a, b) => b.score - a.score || (a.member < b.member ? 1 : -1))
       .slice(0, Math.max(0, count))
+  }
+
+  async pushRecent(key: string, item: string, keep: number): Promise<void> {
+    const list = [item, ...(this.lists.get(key) ?? [])]
+    list.length = Math.min(list.length, Math.max(1, keep))
+    this.lists.set(key, list)
+  }
+
+  async recent(key: string, count: number): Promise<string[]> {
+    return (this.lists.get(key) ?? []).slice(0, Math.max(0, count))
   }
 }

@@ -68,4 +68,20 @@ export class RedisCounterStore implements CounterStore {
       out.push({ member: String(flat[i]), score: Number(flat[i + 1]) })
     return out
   }
+
+  async pushRecent(key: string, item: string, keep: number): Promise<void> {
+    // MULTI: no reader ever sees the list longer than `keep`, and a failed trim cannot leave it growing.
+    const replies = await this.client
+      .multi()
+      .lpush(key, item)
+      .ltrim(key, 0, Math.max(1, keep) - 1)
+      .exec()
+    const failed = replies?.find(([err]) => err)
+    if (!replies || failed) throw failed?.[0] ?? new Error('recent list write was aborted')
+  }
+
+  async recent(key: string, count: number): Promise<string[]> {
+    if (count <= 0) return []
+    return this.client.lrange(key, 0, count - 1)
+  }
 }

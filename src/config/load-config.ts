@@ -100,6 +100,12 @@ const envSchema = z.object({
   LOCAL_ATHENA_MIN_QUERY_MS: intFromEnv(0, 10 * 60_000).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   LOG_REQUESTS: bool.default(true),
+  METRICS_PORT: intFromEnv(1, 65535).optional(),
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9./#:_-]{1,255}$/, 'a CloudWatch namespace: letters, digits and . / # : _ - (1–255)')
+    .default('AthenaCacheProxy'),
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).max(255).default('athena-cache-proxy'),
   CORS_ORIGIN: z.string().min(1).optional(),
   PREWARM_SCHEDULES: bool.default(true),
   SCHEDULER_ENDPOINT: z.url().optional(),
@@ -205,6 +211,11 @@ export interface AppConfig {
   localAthenaMinQueryMs: number
   logLevel: LogLevel
   logRequests: boolean
+  /**
+   * METRICS_PORT: a port serving `/metrics` without a key (the Node server; unset = `/metrics` on the main port,
+   * behind the admin key). METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME: CloudWatch EMF on Lambda.
+   */
+  metrics: { port: number | undefined; namespace: string; serviceName: string }
   /**
    * PREWARM_SCHEDULES: whether `acp serve` fires the schedules of schedules.yaml itself when no SCHEDULER_ENDPOINT
    * is set (through the embedded local Scheduler in `local` engine mode, on in-process timers otherwise).
@@ -349,6 +360,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): AppConfig
     localAthenaMinQueryMs: e.LOCAL_ATHENA_MIN_QUERY_MS ?? options.defaultLocalMinQueryMs ?? 0,
     logLevel: e.LOG_LEVEL ?? options.defaultLogLevel ?? 'info',
     logRequests: e.LOG_REQUESTS,
+    metrics: { port: e.METRICS_PORT, namespace: e.METRICS_NAMESPACE, serviceName: e.POWERTOOLS_SERVICE_NAME },
     corsOrigin: e.CORS_ORIGIN,
     prewarmSchedules: e.PREWARM_SCHEDULES,
     scheduler: {

@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.ts'
 import { API_KEY_HEADER, KeyRing } from '../http/api-key-auth.ts'
 import { corsHeadersWithoutOrigin } from '../http/cors.ts'
 import { formatParameterOf, negotiateFormat } from '../http/formats.ts'
+import { recordResponse } from '../http/read-metrics.ts'
 import type { NodeListener } from '../http/request-guard.ts'
 import { prepareResult, resultHeaderPolicy } from '../http/result-response.ts'
 import { matchQueryRoute } from '../http/routes.ts'
@@ -76,7 +77,11 @@ export function fastHitListener(
         return
       }
       const { body } = prepared
-      const logged = () => deps.accessLog?.record('GET', path, prepared.status, performance.now() - t0, read)
+      const logged = () => {
+        const ms = performance.now() - t0
+        if (deps.telemetry) recordResponse(deps.telemetry, prepared.status, ms, read)
+        deps.accessLog?.record('GET', path, prepared.status, ms, read)
+      }
       if (body instanceof Readable) {
         // A large plain body, inflated as the socket takes it; a failure mid-way (a damaged entry) ends the response
         // short of its Content-Length, which every client reports as an error.

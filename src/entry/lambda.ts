@@ -55,7 +55,14 @@ async function init(): Promise<Handlers> {
   })
   const logger = createLogger({ level: settings.logLevel, sync: true })
   // Nothing runs between invocations: usage counters are flushed at the end of each one instead of on a timer.
-  const deps = await buildDeps(settings, { logger, logSync: true, background: 'detach', usageFlushMs: 0 })
+  const deps = await buildDeps(settings, {
+    logger,
+    logSync: true,
+    background: 'detach',
+    usageFlushMs: 0,
+    // CloudWatch takes the metrics from the function's log lines (EMF), published at the end of each invocation.
+    metrics: 'emf',
+  })
   // The authorizer's context is trusted here only: on Lambda, API Gateway writes it after authenticating the caller.
   const field = settings.tenantAuthorizerField
   const app = createApp(field ? { ...deps, tenantFromRequest: tenantFromAuthorizer(field) } : deps)
@@ -133,7 +140,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     deps.logger.warn({ path, bytes: oversize.bytes }, 'response over the buffered Lambda payload limit: 413')
     return oversize.result
   } finally {
-    await deps.usage.flush()
+    await Promise.all([deps.usage.flush(), deps.telemetry.flush()])
   }
 }
 
@@ -185,7 +192,7 @@ async function streamInvocation(event: unknown, out: ResponseStream, context: La
       throw err
     }
   } finally {
-    await deps.usage.flush()
+    await Promise.all([deps.usage.flush(), deps.telemetry.flush()])
   }
 }
 

@@ -11,6 +11,7 @@ import { answerClientError } from '../http/request-guard.ts'
 import { createLogger, flushLogger } from '../logger.ts'
 import { startInProcessSchedules } from '../prewarm/in-process-schedules.ts'
 import { fastHitListener } from './fast-hit.ts'
+import { startMetricsServer } from './metrics-server.ts'
 
 /** The option defaults of `acp serve`: the embedded engine, a 1 s in-process tier, a miss that looks like one. */
 export const SERVER_DEFAULTS: LoadSettingsOptions = {
@@ -53,6 +54,8 @@ export interface RunningServer {
   localAthena: SideEndpoint | undefined
   /** What fires the schedules through a Scheduler endpoint in this process (the embedded local Scheduler). */
   localScheduler: SideEndpoint | undefined
+  /** Where `/metrics` answers without a key (METRICS_PORT), if it does. */
+  metricsUrl: string | undefined
   close(): Promise<void>
 }
 
@@ -125,6 +128,11 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : settings.port
   const url = `http://${settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${port}`
   logger.info({ url, cache: deps.store.kind, engine: settings.engine }, 'athena-cache-proxy listening')
+  const metricsServer =
+    settings.metrics.port !== undefined && deps.prometheus
+      ? await startMetricsServer(deps.prometheus, settings.host, settings.metrics.port)
+      : undefined
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'Prometheus metrics')
   return {
     url,
     port,
@@ -132,10 +140,12 @@ export async function startServer(
     deps,
     localAthena: options.localAthena,
     localScheduler,
+    metricsUrl: metricsServer ? `${metricsServer.url}/metrics` : undefined,
     async close() {
       inProcess?.stop()
       await localScheduler?.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await metricsServer?.close()
       await deps.close()
       await options.localAthena?.close()
       flushLogger(logger)

@@ -11,6 +11,8 @@ import {
 } from '../service/invalidation.ts'
 import type { TenantBudgets } from '../service/tenant-budgets.ts'
 import type { PopularRead, UsageCounters, UsageRecorder } from '../service/usage.ts'
+import { type EntriesReport, entriesReport, type SchedulesReport, schedulesReport } from './admin-views.ts'
+import type { InvalidationLog, InvalidationRecord } from './invalidation-log.ts'
 import type { Prewarmer, PrewarmItem, PrewarmReport, PrewarmTrigger } from './prewarm-job.ts'
 
 /** The Scheduler's event: `{"action":"prewarm","schedule":"<name>","scheduledTime":"<aws.scheduler.scheduled-time>"}`. */
@@ -80,6 +82,8 @@ export class Operations {
       logger: Logger
       /** The deployment's tenants and their spend, for the stats. */
       tenants?: { defs: Tenants; budgets: TenantBudgets } | undefined
+      /** The shared log of recent invalidations (absent: not kept). */
+      invalidationLog?: InvalidationLog | undefined
     },
   ) {}
 
@@ -99,14 +103,35 @@ export class Operations {
       },
       'cache invalidated',
     )
-    if (!request.rewarm) return { ...result, rewarm: null }
-    const rewarm = await this.o.prewarmer.run({
-      trigger: 'rewarm',
-      only: { queries: result.queries, ...(result.entry ? { keys: [result.entry.key] } : {}) },
-      lockWaitMs: REWARM_LOCK_WAIT_MS,
-      ...(remainingMs ? { remainingMs } : {}),
-    })
+    let rewarm: PrewarmReport | null = null
+    try {
+      if (request.rewarm)
+        rewarm = await this.o.prewarmer.run({
+          trigger: 'rewarm',
+          only: { queries: result.queries, ...(result.entry ? { keys: [result.entry.key] } : {}) },
+          lockWaitMs: REWARM_LOCK_WAIT_MS,
+          ...(remainingMs ? { remainingMs } : {}),
+        })
+    } finally {
+      // Logged whatever became of the rewarm: the invalidation itself has happened. Never throws.
+      await this.o.invalidationLog?.record(result, rewarm)
+    }
     return { ...result, rewarm }
+  }
+
+  /** The most recent invalidations of every process, newest first (at most the log's size). */
+  async invalidations(limit: number): Promise<{ invalidations: InvalidationRecord[] }> {
+    return { invalidations: (await this.o.invalidationLog?.recent(limit)) ?? [] }
+  }
+
+  /** The prewarm set as a run would compute it now, with each entry's freshness (nothing computed). */
+  entries(): Promise<EntriesReport> {
+    return entriesReport(this.o.prewarmer)
+  }
+
+  /** The schedules with their next fire times, and the last prewarm report. */
+  scheduleReport(): Promise<SchedulesReport> {
+    return schedulesReport(this.o.schedules, this.o.prewarmer)
   }
 
   /** One prewarm run; a run already in progress elsewhere makes this a ConflictError. */

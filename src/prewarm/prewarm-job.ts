@@ -6,6 +6,7 @@ import type { CacheStore } from '../cache/cache-store.ts'
 import { type PrewarmSettings, resolveSet } from '../config/prewarm.ts'
 import { nextFireTime, parseScheduleExpression } from '../config/schedule-expression.ts'
 import type { ScheduleDef } from '../config/schedules.ts'
+import type { Lookup } from '../service/entry-lookup.ts'
 import type { CanonicalParams } from '../service/parameters.ts'
 import type { QueryService, ResolvedQuery } from '../service/query-service.ts'
 import type { UsageRecorder } from '../service/usage.ts'
@@ -76,7 +77,8 @@ export interface PrewarmerOptions {
   logger: Logger
 }
 
-interface Candidate {
+/** A read the prewarm set holds: where it comes from, and its reads in the popularity window (popular ones). */
+export interface Candidate {
   resolved: ResolvedQuery
   source: 'configured' | 'popular'
   reads?: number
@@ -130,7 +132,17 @@ export class Prewarmer {
       this.o.settings.budgets.maxDurationMs + 60_000,
       options.lockWaitMs ?? 0,
     )
-    if (!lock) return { ...base, status: 'locked', durationMs: Date.now() - wallStart }
+    if (!lock) {
+      const locked: PrewarmReport = { ...base, status: 'locked', durationMs: Date.now() - wallStart }
+      this.o.usage?.prewarmRun({
+        status: 'locked',
+        refreshed: 0,
+        failed: 0,
+        skipped: 0,
+        durationMs: locked.durationMs,
+      })
+      return locked
+    }
     try {
       const report = await this.refreshAll(
         base,
@@ -140,6 +152,13 @@ export class Prewarmer {
         wallStart,
       )
       await this.state.saveReport(report)
+      this.o.usage?.prewarmRun({
+        status: report.status,
+        refreshed: report.refreshed,
+        failed: report.failed,
+        skipped: report.skippedFresh + report.skippedBudget,
+        durationMs: report.durationMs,
+      })
       this.o.logger.info(
         {
           trigger: report.trigger,
@@ -163,6 +182,25 @@ export class Prewarmer {
   /** The report of the last completed run (any process), or null. */
   lastReport(): Promise<PrewarmReport | null> {
     return this.state.lastReport()
+  }
+
+  /** The cache's clock (the service's), which runs resolve relative dates against. */
+  get clock(): () => number {
+    return this.o.service.clock
+  }
+
+  /**
+   * The prewarm set as a run without a schedule would consider it at `at` (configured sets whose parameters resolve,
+   * then popular reads, each key once), each with its entry as the cache holds it now: nothing is refreshed or
+   * computed, and nothing counts as a read.
+   */
+  async plan(at: Date): Promise<Array<Candidate & { lookup: Lookup }>> {
+    const candidates = await this.candidates({ trigger: 'admin' }, at)
+    return Promise.all(
+      candidates.flatMap((c) =>
+        'resolved' in c ? [this.o.service.inspect(c.resolved).then((lookup) => ({ ...c, lookup }))] : [],
+      ),
+    )
   }
 
   /** Configured sets first (file order), then popular combinations (most read first), each key once. */

@@ -153,7 +153,7 @@ export class Computation {
       },
       signal,
     )
-    this.o.usage?.executionStarted()
+    this.o.usage?.executionStarted(resolved.def.name)
     await this.o.registry.record(id, resolved, known)
     return id
   }
@@ -230,7 +230,15 @@ export class Computation {
         continue
       }
       const id = taken.holder?.executionId
-      if (id) return this.waitAndCollect(resolved, id, undefined, null, holderKnown, signal)
+      if (id) {
+        // Another reader's computation: counted as a lease wait, however it ends.
+        const waitStarted = performance.now()
+        try {
+          return await this.waitAndCollect(resolved, id, undefined, null, holderKnown, signal)
+        } finally {
+          this.o.usage?.leaseWait(resolved.def.name, performance.now() - waitStarted)
+        }
+      }
       // The holder is still starting its query: look again shortly (its entry may also appear).
       await sleep(HOLDER_STARTING_POLL_MS)
       const { entry } = await lookup.lookup(resolved)

@@ -21,7 +21,7 @@ import {
   QueryTimeoutError,
 } from '../errors.ts'
 import { Computation } from './computation.ts'
-import { EntryLookup } from './entry-lookup.ts'
+import { EntryLookup, type Lookup } from './entry-lookup.ts'
 import { ExecutionRegistry } from './execution-registry.ts'
 import { FormatReads } from './format-reads.ts'
 import type { RawParams } from './parameters.ts'
@@ -250,10 +250,9 @@ export class QueryService {
     return this.lookup.discard(key, reason)
   }
 
-  /** The entry of a read as the cache holds it now (for prewarm decisions): no computation, no counting. */
-  async inspect(resolved: ResolvedQuery): Promise<{ entry: DecodedEntry | null; known: number }> {
-    const { entry, known } = await this.lookup.lookup(resolved, { skipL1: true })
-    return { entry, known }
+  /** The entry of a read as the cache holds it now (prewarm decisions, /admin/entries): no computation, no counting. */
+  inspect(resolved: ResolvedQuery): Promise<Lookup> {
+    return this.lookup.lookup(resolved, { skipL1: true })
   }
 
   /** Computes a read's entry now, shared with any computation of the same key (prewarm); within the tenant's budget. */

@@ -119,7 +119,7 @@ export class ResultWriter {
       },
       encoded,
     )
-    this.o.usage?.executionCollected(stats.dataScannedBytes, stats.reusedPreviousResult)
+    this.o.usage?.executionCollected(resolved.def.name, stats.dataScannedBytes, stats.reusedPreviousResult)
     // Once per execution (only its collector gets here), whoever's read or prewarm collected it.
     if (resolved.tenant)
       await this.o.budgets?.charge(resolved.tenant.id, stats.dataScannedBytes).catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CounterStore } from '../cache/counter-store.ts'
+import type { PrewarmSample, TelemetrySink } from '../metrics/telemetry.ts'
 import type { CanonicalParams } from './parameters.ts'
 
 /** How a read was answered (see QueryService). */
@@ -47,6 +48,8 @@ export interface UsageOptions {
   flushIntervalMs: number
   logger: Logger
   now?: () => number
+  /** Where the service's events also go (Prometheus, EMF): executions, lease waits, prewarm runs. */
+  telemetry?: TelemetrySink | undefined
 }
 
 const emptyCounters = (): UsageCounters => ({
@@ -183,20 +186,32 @@ export class UsageRecorder {
     return this.pendingMembers
   }
 
-  /** Counts an execution this service started. */
-  executionStarted(): void {
+  /** Counts an execution this service started, of catalog query `query`. */
+  executionStarted(query: string): void {
     this.pending.athenaExecutions++
     this.total.athenaExecutions++
+    this.o.telemetry?.executionStarted(query)
   }
 
   /** Counts the bytes of an execution this process collected (each execution is collected once). */
-  executionCollected(dataScannedBytes: number, reused: boolean): void {
+  executionCollected(query: string, dataScannedBytes: number, reused: boolean): void {
     this.pending.dataScannedBytes += dataScannedBytes
     this.total.dataScannedBytes += dataScannedBytes
     if (reused) {
       this.pending.athenaReusedResults++
       this.total.athenaReusedResults++
     }
+    this.o.telemetry?.executionCollected(query, dataScannedBytes, reused)
+  }
+
+  /** A read waited `waitedMs` on a computation another reader had started. */
+  leaseWait(query: string, waitedMs: number): void {
+    this.o.telemetry?.leaseWait(query, waitedMs)
+  }
+
+  /** A prewarm run finished. */
+  prewarmRun(sample: PrewarmSample): void {
+    this.o.telemetry?.prewarmRun(sample)
   }
 
   /** Writes what was recorded since the last flush. Failures are logged and the counts dropped, never retried. */

@@ -265,6 +265,17 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.counters.topScores([h.key('zt')], 10)).toEqual([])
     })
 
+    it('a recent list keeps its newest items, newest first, and never more than asked', async () => {
+      const key = h.key('recent')
+      for (let i = 1; i <= 7; i++) await h.counters.pushRecent(key, `item-${i}`, 5)
+      expect(await h.counters.recent(key, 10)).toEqual(['item-7', 'item-6', 'item-5', 'item-4', 'item-3'])
+      expect(await h.counters.recent(key, 2)).toEqual(['item-7', 'item-6'])
+      expect(await h.counters.recent(key, 0)).toEqual([])
+      expect(await h.counters.recent(h.key('recent-absent'), 10)).toEqual([])
+      await h.counters.pushRecent(key, 'item-8', 2)
+      expect(await h.counters.recent(key, 10)).toEqual(['item-8', 'item-7'])
+    })
+
     it('pub/sub, where offered, delivers a message to subscribers of the channel only', async () => {
       const { publish, subscribe } = h.store
       if (!publish || !subscribe) {

@@ -299,6 +299,108 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
     expect(header(stale, 'access-control-allow-origin')).toBe(ORIGIN)
   }, 60_000)
 
+  it('publishes CloudWatch EMF lines per invocation: reads by outcome and query, Athena bytes, responses, prewarm', async () => {
+    const read = (headers: Record<string, string> = { 'x-api-key': READ_KEY }) =>
+      restEvent({
+        method: 'GET',
+        path: '/analytics',
+        query: { measure: 'signups', period: 'week', start: '2024-02-01' },
+        headers,
+      })
+    const r = await runNode(
+      [
+        '--import',
+        'tsx',
+        'test/helpers/lambda-runner.ts',
+        JSON.stringify([
+          read(), // MISS: one execution
+          read(), // HIT
+          read({}), // 401: no key
+          { action: 'prewarm', schedule: 'every-15-minutes', scheduledTime: '2024-03-31T06:00:00Z' },
+        ]),
+      ],
+      {
+        LAMBDA_MODULE: 'dist/lambda/index.mjs',
+        ...deployedLambdaEnv({
+          athenaEndpoint: local.endpoint,
+          redisUrl: redis.url,
+          prefix: `${redis.prefix}:emf`,
+          apiKeys: READ_KEY,
+        }),
+        METRICS_NAMESPACE: 'AcpTest/Emf',
+        POWERTOOLS_SERVICE_NAME: 'acp-emf-test',
+        // What the Lambda runtime sets for an on-demand container (Powertools counts its first invocation as cold).
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        POLL_INITIAL_DELAY_MS: '20',
+        LOG_LEVEL: 'silent',
+      },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    interface Blob {
+      _aws: {
+        Timestamp: number
+        CloudWatchMetrics: Array<{
+          Namespace: string
+          Dimensions: string[][]
+          Metrics: Array<{ Name: string; Unit: string }>
+        }>
+      }
+      [field: string]: unknown
+    }
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('{"_aws"'))
+    const blobs = lines.map((l) => JSON.parse(l) as Blob)
+    const results = JSON.parse(
+      (r.stdout.split('\n').find((l) => l.startsWith('RESULTS ')) ?? '').slice('RESULTS '.length),
+    ) as Array<{ returned: ProxyResult | { ok: boolean; result: { refreshed: number; failed: number } } }>
+    const miss = results[0]?.returned as ProxyResult
+    expect(header(miss, 'x-cache')).toBe('MISS')
+    const scanned = (JSON.parse(miss.body) as { meta: { dataScannedBytes: number } }).meta.dataScannedBytes
+    expect(scanned).toBeGreaterThan(0)
+    const prewarm = results[3]?.returned as { ok: boolean; result: { refreshed: number; failed: number } }
+    expect(prewarm.ok).toBe(true)
+
+    for (const b of blobs) {
+      expect(b._aws.CloudWatchMetrics[0]?.Namespace).toBe('AcpTest/Emf')
+      expect(b.service).toBe('acp-emf-test')
+    }
+    const names = (b: Blob) => b._aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name) ?? []
+    const dims = (b: Blob) => b._aws.CloudWatchMetrics[0]?.Dimensions
+    const unit = (b: Blob, name: string) =>
+      b._aws.CloudWatchMetrics[0]?.Metrics.find((m) => m.Name === name)?.Unit
+    // The invocations' service-level blobs, in order (each carries CacheBreakerOpen); the cold start is its own.
+    const service = blobs.filter((b) => names(b).includes('CacheBreakerOpen'))
+    expect(service).toHaveLength(4)
+    for (const b of service) {
+      expect(dims(b)).toEqual([['service']])
+      expect(b.CacheBreakerOpen).toBe(0)
+    }
+    const [first, second, third, fourth] = service as [Blob, Blob, Blob, Blob]
+    expect(first).toMatchObject({ ReadMiss: 1, AthenaExecutions: 1, AthenaScannedBytes: scanned })
+    expect(first.ReadLatency).toBeGreaterThan(0)
+    expect(unit(first, 'ReadLatency')).toBe('Milliseconds')
+    expect(unit(first, 'AthenaScannedBytes')).toBe('Bytes')
+    expect(names(first)).not.toContain('ReadHit')
+    expect(second).toMatchObject({ ReadHit: 1, BytesSaved: scanned })
+    expect(names(second)).not.toContain('AthenaExecutions')
+    expect(third).toMatchObject({ Responses4xx: 1 })
+    expect(names(third)).not.toContain('ReadLatency')
+    expect(fourth).toMatchObject({
+      PrewarmRuns: 1,
+      PrewarmRefreshed: prewarm.result.refreshed,
+      PrewarmFailed: prewarm.result.failed,
+    })
+    expect(fourth.PrewarmDuration).toBeGreaterThanOrEqual(0)
+    // Per query: the read metrics again under [service, query], never with parameters.
+    const perQuery = blobs.filter((b) => 'query' in b)
+    expect(perQuery.map((b) => [b.query, dims(b), b.ReadMiss ?? 0, b.ReadHit ?? 0])).toEqual([
+      ['analytics', [['service', 'query']], 1, 0],
+      ['analytics', [['service', 'query']], 0, 1],
+    ])
+    for (const b of perQuery)
+      expect(names(b).sort()).toEqual([b.ReadMiss ? 'ReadMiss' : 'ReadHit', 'ReadLatency'].sort())
+    expect(blobs.filter((b) => names(b).includes('ColdStart'))).toHaveLength(1)
+  }, 60_000)
+
   it('refuses to start without what a deployment must give it', async () => {
     const r = await runNode(
       [
