@@ -47,7 +47,7 @@ function showKeyBar(message?: string): void {
   }
   replace(
     keyBar,
-    el('p', {}, '"Invalidate and reload" needs the admin key.'),
+    message ? null : el('p', {}, '"Invalidate and reload" needs the admin key.'),
     keyForm({ onKey: () => showKeyBar(), ...(message ? { message } : {}) }),
   )
   if (message) keyBar.querySelector('input')?.focus()

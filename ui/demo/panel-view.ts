@@ -1,6 +1,6 @@
 // One panel of the demo: its chart, the caching headers and latency of its last response, the reads so far, and
 // "Invalidate and reload", which shows an invalidated result served STALE (or a MISS) and then a HIT again.
-import { forgetAdminKey } from '../shared/admin-key.ts'
+import { adminKey, forgetAdminKey } from '../shared/admin-key.ts'
 import { ApiError, adminJson, type CacheHeaders, type QueryResult, requestJson } from '../shared/api.ts'
 import { ChartView } from '../shared/charts.ts'
 import { el, facts, replace } from '../shared/dom.ts'
@@ -93,6 +93,10 @@ export class PanelView {
 
   /** POST /cache/invalidate (this panel's entry, mode expire), then reads until the refreshed result is a HIT. */
   async invalidateAndReload(): Promise<void> {
+    if (adminKey() === undefined) {
+      this.host.askForKey('"Invalidate and reload" needs the admin key.')
+      return
+    }
     this.invalidateButton.disabled = true
     this.root.dataset.invalidation = 'running'
     try {

@@ -36,6 +36,16 @@ export interface Series {
   color?: string
 }
 
+/** Whether the value at `i` has no value beside it (a line cannot be drawn through it). */
+function lone(data: ReadonlyArray<number | null>, i: number): boolean {
+  return (
+    data[i] !== null &&
+    data[i] !== undefined &&
+    (data[i - 1] ?? null) === null &&
+    (data[i + 1] ?? null) === null
+  )
+}
+
 /** A chart on a canvas, created once and updated in place (`show`). */
 export class ChartView {
   private readonly chart: Chart
@@ -89,7 +99,10 @@ export class ChartView {
         borderColor: color,
         backgroundColor: this.kind === 'bar' ? `${color}cc` : `${color}22`,
         borderWidth: this.kind === 'bar' ? 0 : 2,
-        pointRadius: s.data.length > 40 ? 0 : 2,
+        // Dense lines without dots, but a value between two gaps (a lone minute with reads) gets one, or it
+        // would not show at all.
+        pointRadius: (ctx: { dataIndex: number }) =>
+          s.data.length <= 40 ? 2 : lone(s.data, ctx.dataIndex) ? 3 : 0,
         fill: this.kind === 'line' && series.length === 1,
         tension: 0.2,
       }

@@ -28,6 +28,7 @@ export function formatRatio(ratio: number | null): string {
 
 /** Milliseconds with the precision that matters at their size: "0.42 ms", "12 ms", "1.3 s". */
 export function formatMs(ms: number): string {
+  if (ms === 0) return '0 ms'
   if (ms < 1) return `${ms.toFixed(2)} ms`
   if (ms < 1000) return `${integer.format(ms)} ms`
   return `${decimal.format(ms / 1000)} s`
