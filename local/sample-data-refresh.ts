@@ -82,7 +82,9 @@ export function planSampleData(
   if (state.kind === 'other')
     return {
       action: 'keep',
-      reason: `the data dir holds tables without ${SAMPLE_MARKER_FILE}: used as they are`,
+      reason:
+        `the data dir holds tables without ${SAMPLE_MARKER_FILE}: used as they are (sample data written before ` +
+        'the marker existed is replaced by acp sample-data --force)',
     }
   const m = state.marker
   const range = `${m.start} … ${m.end} (${m.rows} rows)`
@@ -99,7 +101,7 @@ export function planSampleData(
     if (m.onDemand)
       return {
         action: 'generate',
-        reason: `the sample data ${range} was written for another server`,
+        reason: `the sample data ${range} was written on demand for a fixed range`,
         options: {},
       }
     return { action: 'keep', reason: `the sample data ${range} was written by acp sample-data: kept` }

@@ -136,14 +136,12 @@ export function resolveSampleRange(options: {
   const rows = options.rows ?? defaultRows(days)
   if (!Number.isSafeInteger(rows) || rows < 1)
     throw new ValidationError(`rows must be a positive integer, got ${rows}`)
-  let startMs: number | undefined
-  if (options.start === undefined) {
-    startMs = Date.parse(utcDay(options.now ?? Date.now())) - (days - 1) * DAY_MS
-  } else {
-    startMs = parseIsoDate(options.start)
-    if (startMs === undefined)
-      throw new ValidationError(`start must be a date YYYY-MM-DD, got ${JSON.stringify(options.start)}`)
-  }
+  const startMs =
+    options.start === undefined
+      ? Date.parse(utcDay(options.now ?? Date.now())) - (days - 1) * DAY_MS
+      : parseIsoDate(options.start)
+  if (startMs === undefined)
+    throw new ValidationError(`start must be a date YYYY-MM-DD, got ${JSON.stringify(options.start)}`)
   const start = formatDate(startMs)
   const end = formatDate(startMs + (days - 1) * DAY_MS)
   if (start === undefined || end === undefined)
