@@ -436,7 +436,7 @@ locals {
     await this.offline
     const vars = [...requiredPlanVars(join(this.dir, 'lambda.zip')), ...extraVars]
     const out = `${name}.plan`
-    const plan = this.run(['plan', '-input=false', '-lock=false', `-out=${out}`, ...vars])
+    const plan = this.run(['plan', '-input=false', '-lock=false', '-no-color', `-out=${out}`, ...vars])
     if (plan.status !== 0) return { status: plan.status, stderr: plan.stderr }
     const show = this.run(['show', '-json', out])
     expect(show.status, show.stderr).toBe(0)
