@@ -26,8 +26,7 @@ locals {
     { id = "bypass", metric = "ReadBypass" },
   ]
 
-  # Athena bills scanned bytes per TB (10^12 bytes; the 10 MB minimum per query is left out). Written out because
-  # metric math has no exponent notation.
+  # Athena bills scanned bytes per TB (10^12 bytes, written out in digits; the 10 MB minimum per query is left out).
   usd_per_byte_expression = "/ 1000000000000 * ${var.athena_price_per_tb_usd}"
 
   # The REST API's stage, as API Gateway's metrics name it.
@@ -45,7 +44,7 @@ locals {
   }
 
   # Where alarms notify: the given topic, else the one created for alarm_email, else nowhere (the alarms still change
-  # state and show on the dashboard). Decided on the variables alone, so the plan shows one action or none.
+  # state and show on the dashboard).
   create_alarm_topic = var.monitoring_enabled && var.alarm_sns_topic_arn == null && var.alarm_email != null
   alarm_actions      = var.alarm_sns_topic_arn != null ? [var.alarm_sns_topic_arn] : aws_sns_topic.alarms[*].arn
 
@@ -407,7 +406,7 @@ locals {
         {
           type = "metric"
           properties = {
-            title  = "Prewarm: runs and entries per outcome"
+            title  = "Prewarm: runs and entries per outcome (per ${local.prewarm_period_seconds / 60} minutes)"
             view   = "timeSeries"
             region = var.region
             period = local.prewarm_period_seconds
@@ -423,7 +422,7 @@ locals {
         {
           type = "metric"
           properties = {
-            title  = "Prewarm run duration (ms)"
+            title  = "Prewarm run duration (ms, per ${local.prewarm_period_seconds / 60} minutes)"
             view   = "timeSeries"
             region = var.region
             period = local.prewarm_period_seconds
