@@ -23,6 +23,7 @@ import {
 } from '../test/helpers/processes.ts'
 import { provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
 import { distinctAnalyticsParams } from './distinct-params.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const OUT_DIR = '.bench'
 const DATA_DIR = process.env.DATA_DIR ?? './data'
@@ -211,6 +212,7 @@ async function main(): Promise<void> {
     const athena = await startLocalAthenaProcess({
       dataDir: DATA_DIR,
       sampleData: true,
+      sampleStart: SAMPLE_START,
       logFile: `${OUT_DIR}/bounds-athena.log`,
     })
     const env = serveEnv({

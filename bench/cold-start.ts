@@ -5,9 +5,10 @@ import { execFile } from 'node:child_process'
 import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { startLocalAthena } from '../local/athena-server.ts'
-import { generateSampleData, hasData } from '../local/sample-data.ts'
+import { ensureSampleData } from '../local/sample-data-refresh.ts'
 import { deployedLambdaEnv } from '../test/helpers/lambda-env.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const run = promisify(execFile)
 const COLD_STARTS = Number(process.env.COLD_STARTS ?? 10)
@@ -33,7 +34,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const built = await run(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { encoding: 'utf8' })
   process.stdout.write(built.stdout)
-  if (!(await hasData(DATA_DIR))) await generateSampleData({ dataDir: DATA_DIR })
+  await ensureSampleData({ dataDir: DATA_DIR, start: SAMPLE_START }) // the fixed range of the published figures
   const redis = await spawnRedisServer()
   const local = await startLocalAthena({ dataDir: DATA_DIR, port: 0, minQueryMs: 0 })
   const env = {

@@ -26,6 +26,7 @@ import {
   stopAllChildren,
 } from '../test/helpers/processes.ts'
 import { freePort, spawnRedisServer } from '../test/helpers/redis-server.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const OUT_DIR = '.bench'
 const DATA_DIR = process.env.DATA_DIR ?? './data'
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
     athena: await startLocalAthenaProcess({
       dataDir: DATA_DIR,
       sampleData: true,
+      sampleStart: SAMPLE_START,
       logFile: `${OUT_DIR}/faults-local-athena.log`,
       timeoutMs: 300_000,
     }),

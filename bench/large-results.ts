@@ -19,6 +19,7 @@ import { decodeEntry } from '../src/cache/entry-codec.ts'
 import { ResultBody } from '../src/service/result-body.ts'
 import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
 import { children, OUT_DIR, start, waitFor } from './children.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20)
 const READ_ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 3)
@@ -101,7 +102,10 @@ async function main(): Promise<void> {
   const endpoint = `http://127.0.0.1:${athenaPort}`
   start(
     'large-local-athena',
-    ['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', DATA_DIR, '--sample-data'],
+    [
+      ...['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', DATA_DIR],
+      ...['--sample-data', '--sample-start', SAMPLE_START],
+    ],
     {},
   )
   await waitFor(`${endpoint}/_local/health`)

@@ -20,6 +20,7 @@ import {
 } from '../test/helpers/processes.ts'
 import { freePort, spawnRedisServer } from '../test/helpers/redis-server.ts'
 import { type LoadResult, load as loadRun, median } from './load.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const OUT_DIR = '.bench'
 const DATA_DIR = process.env.DATA_DIR ?? './data'
@@ -308,6 +309,7 @@ async function main(): Promise<void> {
   const athena = await startLocalAthenaProcess({
     dataDir: DATA_DIR,
     sampleData: true,
+    sampleStart: SAMPLE_START,
     logFile: `${OUT_DIR}/resilience-local-athena.log`,
     timeoutMs: 300_000,
   })

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-server.ts'
 import { type LoadResult, load as loadRun, median } from './load.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
   )
   const athena = start(
     'local-athena',
-    ['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', dataDir, '--sample-data'],
+    [
+      ...['bin/acp.js', 'local-athena', '--port', String(athenaPort), '--data-dir', dataDir],
+      ...['--sample-data', '--sample-start', SAMPLE_START],
+    ],
     {},
   )
   await waitFor(`${athenaUrl}/_local/stats`, 300_000)

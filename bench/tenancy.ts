@@ -9,6 +9,7 @@ import { freePort, provideRedis, spawnRedisServer } from '../test/helpers/redis-
 import { sha256Digest, tenantConfigDir } from '../test/helpers/tenant-config.ts'
 import { children, OUT_DIR, start, waitFor } from './children.ts'
 import { type LoadResult, load, median } from './load.ts'
+import { SAMPLE_START } from './sample-start.ts'
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 100)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
       '--data-dir',
       process.env.DATA_DIR ?? './data',
       '--sample-data',
+      '--sample-start',
+      SAMPLE_START,
     ],
     {},
   )

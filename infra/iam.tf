@@ -118,7 +118,8 @@ data "aws_iam_policy_document" "lambda" {
     resources = [aws_s3_bucket.athena_results.arn]
   }
 
-  # The function's own log group (it is created by Terraform, so no logs:CreateLogGroup).
+  # The function's own log group (it is created by Terraform, so no logs:CreateLogGroup). The service's metrics go
+  # this way too: EMF lines in the log, which CloudWatch turns into metrics, so no cloudwatch:PutMetricData.
   statement {
     sid       = "OwnLogs"
     effect    = "Allow"

@@ -52,6 +52,10 @@ resource "aws_lambda_function" "analytics_api" {
       CORS_ORIGIN      = var.cors_origin
       LOG_LEVEL        = var.log_level
       SYNC_DEADLINE_MS = tostring(var.sync_deadline_ms)
+      # CloudWatch metrics, written as EMF lines to the function's log: their namespace and the `service` dimension
+      # every one of them carries, which the dashboard and the alarms select on (monitoring.tf).
+      METRICS_NAMESPACE       = var.metrics_namespace
+      POWERTOOLS_SERVICE_NAME = local.function_name
     }
   }
 

@@ -74,3 +74,23 @@ output "region" {
   description = "Region of the deployment (AWS_REGION for acp schedules sync)."
   value       = var.region
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null when monitoring_enabled is false)."
+  value       = one(aws_cloudwatch_dashboard.service[*].dashboard_name)
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard (null when monitoring_enabled is false)."
+  value       = var.monitoring_enabled ? "https://${var.region}.${local.console_host}/cloudwatch/home?region=${var.region}#dashboards/dashboard/${local.name}" : null
+}
+
+output "alarm_names" {
+  description = "The CloudWatch alarms by role (hit_ratio, responses_5xx, api_gateway_5xx, cache_breaker_open, prewarm_failed, prewarm_missing, lambda_errors); empty when monitoring_enabled is false."
+  value       = var.monitoring_enabled ? local.alarm_names : {}
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify: alarm_sns_topic_arn, or the topic created for alarm_email; null when neither is set."
+  value       = var.monitoring_enabled ? one(local.alarm_actions) : null
+}

@@ -433,3 +433,101 @@ variable "tenants_kms_key_arn" {
     error_message = "tenants_kms_key_arn must be a KMS key ARN."
   }
 }
+
+# --- Monitoring (CloudWatch, monitoring.tf) ----------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  type        = bool
+  description = "Create the CloudWatch dashboard and alarms (and the alarm topic for alarm_email). false = none of them; the function publishes its metrics either way."
+  default     = true
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the service's metrics (METRICS_NAMESPACE of the Lambda), read by the dashboard and alarms."
+  default     = "AthenaCacheProxy"
+
+  validation {
+    # CloudWatch's namespace characters, without spaces (they would need quoting in SEARCH); AWS/ is AWS's own.
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 letters, digits and . _ / # : - and must not start with AWS/."
+  }
+}
+
+variable "athena_price_per_tb_usd" {
+  type        = number
+  description = "Athena's price per TB scanned in USD (5 in most regions), for the dashboard's spend: AthenaScannedBytes / 10^12 * price."
+  default     = 5
+
+  validation {
+    condition     = var.athena_price_per_tb_usd > 0 && var.athena_price_per_tb_usd <= 100
+    error_message = "athena_price_per_tb_usd must be > 0 and <= 100."
+  }
+}
+
+variable "alarm_hit_ratio_threshold" {
+  type        = number
+  description = "Alarm when the cache hit ratio ((hit + stale) / reads, in %) over an hour falls below this."
+  default     = 80
+
+  validation {
+    condition     = var.alarm_hit_ratio_threshold >= 0 && var.alarm_hit_ratio_threshold <= 100
+    error_message = "alarm_hit_ratio_threshold must be a percentage between 0 and 100."
+  }
+}
+
+variable "alarm_hit_ratio_min_reads" {
+  type        = number
+  description = "The hit ratio alarm ignores hours with fewer reads than this (a quiet night's few misses are not a low hit ratio)."
+  default     = 100
+
+  validation {
+    condition     = var.alarm_hit_ratio_min_reads >= 1 && floor(var.alarm_hit_ratio_min_reads) == var.alarm_hit_ratio_min_reads
+    error_message = "alarm_hit_ratio_min_reads must be a whole number >= 1."
+  }
+}
+
+variable "alarm_5xx_threshold" {
+  type        = number
+  description = "Alarm when the service (Responses5xx) or API Gateway (5XXError) answers at least this many 5xx in 5 minutes."
+  default     = 5
+
+  validation {
+    condition     = var.alarm_5xx_threshold >= 1 && floor(var.alarm_5xx_threshold) == var.alarm_5xx_threshold
+    error_message = "alarm_5xx_threshold must be a whole number >= 1."
+  }
+}
+
+variable "alarm_lambda_errors_threshold" {
+  type        = number
+  description = "Alarm when the function has at least this many invocation errors (AWS/Lambda Errors) in 5 minutes."
+  default     = 1
+
+  validation {
+    condition     = var.alarm_lambda_errors_threshold >= 1 && floor(var.alarm_lambda_errors_threshold) == var.alarm_lambda_errors_threshold
+    error_message = "alarm_lambda_errors_threshold must be a whole number >= 1."
+  }
+}
+
+variable "alarm_sns_topic_arn" {
+  type        = string
+  description = "Existing SNS topic the alarms notify (ALARM and OK). null = none, or the topic created for alarm_email. Not together with alarm_email."
+  default     = null
+
+  validation {
+    # Standard topics only: CloudWatch alarms cannot notify FIFO topics.
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be the ARN of a standard SNS topic (arn:aws:sns:<region>:<account id>:<name>)."
+  }
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "Address to mail alarms to: a topic <name>-alarms is created with this email subscription (confirm the link SNS sends). null = no topic. Not together with alarm_sns_topic_arn."
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:].]+$", var.alarm_email))
+    error_message = "alarm_email must be an email address such as ops@example.com."
+  }
+}

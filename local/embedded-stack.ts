@@ -7,7 +7,7 @@ import { type RunningServer, type StartServerOptions, startServer } from '../src
 import { createLogger, flushLogger } from '../src/logger.ts'
 import { syncSchedules } from '../src/prewarm/schedule-sync.ts'
 import { type LocalAthena, startLocalAthena } from './athena-server.ts'
-import { generateSampleData, hasData } from './sample-data.ts'
+import { ensureSampleData } from './sample-data-refresh.ts'
 import { type LocalScheduler, startLocalScheduler } from './scheduler/scheduler-server.ts'
 
 /** Placeholder ARNs of the embedded scheduler's target and role: it invokes this process, whatever they say. */
@@ -21,9 +21,10 @@ export interface EmbeddedServer extends RunningServer {
 }
 
 /**
- * Starts the service with the embedded development endpoints: the local Athena on DuckDB (sample data generated
- * into an empty DATA_DIR) unless ATHENA_ENDPOINT names one, and the local EventBridge Scheduler, holding the
- * schedules of schedules.yaml (synced as on AWS) and invoking this process, when the server fires schedules itself.
+ * Starts the service with the embedded development endpoints: the local Athena on DuckDB unless ATHENA_ENDPOINT
+ * names one (with the sample data of the last 91 days written into an empty DATA_DIR, and again when it no longer
+ * ends today: see sample-data-refresh.ts), and the local EventBridge Scheduler, holding the schedules of
+ * schedules.yaml (synced as on AWS) and invoking this process, when the server fires schedules itself.
  */
 export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedServer> {
   if (settings.engine !== 'local')
@@ -31,11 +32,11 @@ export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedSe
   const logger = createLogger({ level: settings.logLevel, sync: false })
   let localAthena: LocalAthena | undefined
   if (!settings.athena.endpoint) {
-    if (!(await hasData(settings.dataDir))) {
-      logger.info({ dataDir: settings.dataDir }, 'data dir is empty: generating sample data')
-      const report = await generateSampleData({ dataDir: settings.dataDir })
-      logger.info(report, 'sample data ready')
-    }
+    // The last 91 days, so the shipped prewarm sets (relative dates) find data; regenerated when a day has passed.
+    const sample = await ensureSampleData({ dataDir: settings.dataDir })
+    if (sample.action === 'generate')
+      logger.info({ ...sample.report, reason: sample.reason }, 'sample data written')
+    else logger.info({ dataDir: settings.dataDir, reason: sample.reason }, 'sample data kept')
     // No resultsDir: result files go to a temp dir removed on close. Executions live in memory and are gone after
     // a restart, so result objects kept across restarts would be objects no execution points to any more.
     localAthena = await startLocalAthena({

@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
+import { formatDate, parseIsoDate } from '../src/config/parameter-values.ts'
 import { ValidationError } from '../src/errors.ts'
 import { discoverTables, sqlString } from './table-catalog.ts'
 
-/** What `generateSampleData` wrote. */
-export interface SampleDataReport {
+/** The days, rows and options of one sample data set; written beside it as `_sample.json`. */
+export interface SampleDataMarker {
+  /** First and last day (UTC, inclusive), `YYYY-MM-DD`. */
+  start: string
+  end: string
+  days: number
   rows: number
+  /** No start was given: the range was the last `days` days up to the day it was written. */
+  relative: boolean
+  /**
+   * Written by a server's `--sample-data` (or the embedded stack) rather than asked for by `acp sample-data` or a
+   * direct call: a server asked for another range may replace it.
+   */
+  onDemand: boolean
+}
+
+/** What `generateSampleData` wrote. */
+export interface SampleDataReport extends SampleDataMarker {
   files: number
   bytes: number
   dataDir: string
@@ -16,8 +32,14 @@ export interface SampleDataReport {
 /** Database and table of the sample data set (`analytics.analytics`). */
 export const SAMPLE_DATABASE = 'analytics'
 export const SAMPLE_TABLE = 'analytics'
-const DEFAULT_ROWS = 1_200_000
-const DAYS = 91 // 2024-01-01 … 2024-03-31
+/** The marker file in the table directory (ignored by table discovery, as is every name starting with `_`). */
+export const SAMPLE_MARKER_FILE = '_sample.json'
+export const DEFAULT_DAYS = 91
+export const MAX_DAYS = 3660
+/** The fixed range of the test suite's data and of the published benchmark figures: 2024-01-01 … 2024-03-31. */
+export const REFERENCE_START = '2024-01-01'
+const ROWS_PER_DEFAULT_DAYS = 1_200_000
+const DAY_MS = 86_400_000
 const SLOTS = 4096 // resolution of the weighted lookups: a slot is 1/4096 of the probability mass
 
 const MEASURES: ReadonlyArray<readonly [string, number]> = [
@@ -71,11 +93,8 @@ const PAGES: ReadonlyArray<readonly [string, number]> = [
   ...TOP_PAGES,
   ...Array.from({ length: 40 }, (_, i) => `/blog/post-${i + 1}`),
 ].map((page, i) => [page, 1 / (i + 1)] as const)
-// 2024-01-01 is a Monday. Weekends are quieter, Tuesday–Wednesday busiest, and traffic grows ~30 % over the quarter.
-const DAY_WEIGHTS = Array.from({ length: DAYS }, (_, day) => {
-  const weekday = [1.0, 1.08, 1.08, 1.02, 0.92, 0.6, 0.55][day % 7] ?? 1
-  return weekday * (1 + (0.3 * day) / DAYS)
-})
+// Monday first. Weekends are quieter, Tuesday–Wednesday busiest.
+const WEEKDAY_WEIGHTS = [1.0, 1.08, 1.08, 1.02, 0.92, 0.6, 0.55]
 // Hours in UTC: a daytime hump with a quiet night.
 const HOUR_WEIGHTS = [
   2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 6, 7, 7.5, 7.5, 7, 7, 7.5, 7.5, 7, 6.5, 6, 5.5, 5, 4.5, 3.5, 2.5,
@@ -91,18 +110,66 @@ const HASH_MACROS = [
   'CREATE TEMP MACRO hash32(i, salt) AS mix_c(mix_b(mix_a(u32(CAST(i AS UBIGINT) * CAST(2654435761 AS UBIGINT) + CAST(salt AS UBIGINT)))))',
 ]
 
+/** Rows of a data set of `days` days when none are given: 1.2 M per 91 days. */
+export function defaultRows(days: number): number {
+  return Math.round((ROWS_PER_DEFAULT_DAYS * days) / DEFAULT_DAYS)
+}
+
+/** The UTC day of epoch ms as `YYYY-MM-DD`. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+/**
+ * The range and size of a sample data set, validated: `start` (default: `days - 1` days before the UTC day of
+ * `now`), `days` (default 91, at most 3660), `rows` (default `defaultRows(days)`).
+ */
+export function resolveSampleRange(options: {
+  start?: string | undefined
+  days?: number | undefined
+  rows?: number | undefined
+  now?: number | undefined
+}): Omit<SampleDataMarker, 'onDemand'> {
+  const days = options.days ?? DEFAULT_DAYS
+  if (!Number.isSafeInteger(days) || days < 1 || days > MAX_DAYS)
+    throw new ValidationError(`days must be an integer from 1 to ${MAX_DAYS}, got ${days}`)
+  const rows = options.rows ?? defaultRows(days)
+  if (!Number.isSafeInteger(rows) || rows < 1)
+    throw new ValidationError(`rows must be a positive integer, got ${rows}`)
+  const startMs =
+    options.start === undefined
+      ? Date.parse(utcDay(options.now ?? Date.now())) - (days - 1) * DAY_MS
+      : parseIsoDate(options.start)
+  if (startMs === undefined)
+    throw new ValidationError(`start must be a date YYYY-MM-DD, got ${JSON.stringify(options.start)}`)
+  const start = formatDate(startMs)
+  const end = formatDate(startMs + (days - 1) * DAY_MS)
+  if (start === undefined || end === undefined)
+    throw new ValidationError(
+      `the sample data must lie within the years 0000–9999 (start ${options.start}, ${days} days)`,
+    )
+  return { start, end, days, rows, relative: options.start === undefined }
+}
+
 /**
  * Writes the deterministic sample table `analytics.analytics` under `<dataDir>/analytics/analytics/`,
- * hive-partitioned by day (`dt=YYYY-MM-DD/*.parquet`, `dt` not stored inside the files). The table is
- * written to a hidden sibling directory and renamed into place, so a half-written table never exists.
+ * hive-partitioned by day (`dt=YYYY-MM-DD/*.parquet`, `dt` not stored inside the files), and `_sample.json`
+ * describing it. By default the range is the last 91 days up to today (UTC); the rows depend only on the range
+ * and the row count, so `start: '2024-01-01'` always gives the same data set. The table is written to a hidden
+ * sibling directory and renamed into place, so a half-written table never exists.
  */
 export async function generateSampleData(options: {
   dataDir: string
-  rows?: number
+  /** First day, `YYYY-MM-DD`; default: `days - 1` days before today (UTC). */
+  start?: string | undefined
+  days?: number | undefined
+  rows?: number | undefined
+  /** The clock of the default start (epoch ms). */
+  now?: number | undefined
+  /** Recorded in the marker: see `SampleDataMarker.onDemand`. */
+  onDemand?: boolean | undefined
 }): Promise<SampleDataReport> {
-  const rows = options.rows ?? DEFAULT_ROWS
-  if (!Number.isSafeInteger(rows) || rows < 1)
-    throw new ValidationError(`rows must be a positive integer, got ${rows}`)
+  const marker: SampleDataMarker = { ...resolveSampleRange(options), onDemand: options.onDemand ?? false }
   const dataDir = path.resolve(options.dataDir)
   const databaseDir = path.join(dataDir, SAMPLE_DATABASE)
   const target = path.join(databaseDir, SAMPLE_TABLE)
@@ -110,13 +177,16 @@ export async function generateSampleData(options: {
   const staging = path.join(databaseDir, `.${SAMPLE_TABLE}.tmp-${suffix}`)
   await mkdir(databaseDir, { recursive: true })
 
-  const instance = await DuckDBInstance.create(':memory:')
+  // One thread: parallel writers interleave rows differently on every run; with one, the files are the same bytes.
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
   const conn = await instance.connect()
   try {
     for (const sql of HASH_MACROS) await conn.run(sql)
     await conn.run(
-      `COPY (${sampleSelectSql(rows)}) TO ${sqlString(staging)} (FORMAT parquet, PARTITION_BY (dt))`,
+      `COPY (${sampleSelectSql(marker)}) TO ${sqlString(staging)} (FORMAT parquet, PARTITION_BY (dt))`,
     )
+    // Inside the staging directory: the marker appears with the table it describes, never without it.
+    await writeFile(path.join(staging, SAMPLE_MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`)
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
     throw err
@@ -132,7 +202,7 @@ export async function generateSampleData(options: {
   if (hadPrevious) await rm(previous, { recursive: true, force: true })
 
   const { files, bytes } = await parquetFootprint(target)
-  return { rows, files, bytes, dataDir }
+  return { ...marker, files, bytes, dataDir }
 }
 
 /** Whether the data directory already holds at least one table (a directory with Parquet files). */
@@ -140,10 +210,18 @@ export async function hasData(dataDir: string): Promise<boolean> {
   return (await discoverTables(path.resolve(dataDir))).length > 0
 }
 
-/** The SELECT producing the sample rows (plus the `dt` partition key) for row indexes 0 … rows-1. */
-export function sampleSelectSql(rows: number): string {
-  const pick = (salt: number, table: number[]) =>
-    `${sqlList(table)}[1 + CAST(hash32(i, ${salt}) % ${SLOTS} AS INTEGER)]`
+/**
+ * The SELECT producing the sample rows (plus the `dt` partition key) for row indexes 0 … rows-1. Row i depends on
+ * i, the start and the number of days alone.
+ */
+export function sampleSelectSql(range: { start: string; days: number; rows: number }): string {
+  const { start, days, rows } = range
+  const startMs = parseIsoDate(start)
+  if (startMs === undefined) throw new ValidationError(`start must be a date YYYY-MM-DD, got ${start}`)
+  // As many slots per day as 4096 give 91 days (more days, more slots), so long ranges keep the weekly pattern.
+  const daySlots = SLOTS * Math.ceil(days / DEFAULT_DAYS)
+  const pick = (salt: number, table: number[], slots = SLOTS) =>
+    `${sqlList(table)}[1 + CAST(hash32(i, ${salt}) % ${slots} AS INTEGER)]`
   const name = (values: ReadonlyArray<readonly [string, number]>, index: string) =>
     `${sqlList(values.map(([v]) => sqlString(v)))}[1 + ${index}]`
   const indexTable = (values: ReadonlyArray<readonly [string, number]>) =>
@@ -155,7 +233,7 @@ export function sampleSelectSql(rows: number): string {
     WITH picked AS (
       SELECT
         i,
-        ${pick(1, weightedSlots(DAY_WEIGHTS, SLOTS))} AS day_index,
+        ${pick(1, weightedSlots(dayWeights(startMs, days), daySlots), daySlots)} AS day_index,
         ${pick(2, weightedSlots(HOUR_WEIGHTS, SLOTS))} AS hour_of_day,
         CAST(hash32(i, 3) % 3600 AS INTEGER) AS second_of_hour,
         ${pick(4, indexTable(MEASURES))} AS measure_index,
@@ -169,7 +247,7 @@ export function sampleSelectSql(rows: number): string {
     ), shaped AS (
       SELECT
         i,
-        TIMESTAMP '2024-01-01 00:00:00'
+        TIMESTAMP '${start} 00:00:00'
           + to_seconds(CAST(day_index AS BIGINT) * 86400 + hour_of_day * 3600 + second_of_hour) AS event_time,
         ${name(MEASURES, 'measure_index')} AS measure,
         -- Revenue is a multiple of 0.25, exact in binary floating point, so sums do not depend on order.
@@ -189,6 +267,18 @@ export function sampleSelectSql(rows: number): string {
       strftime(event_time, '%Y-%m-%d') AS dt
     FROM shaped
     ORDER BY event_time, i`
+}
+
+/**
+ * Relative traffic of each day from `startMs`: its weekday's weight (the real weekday of the date) and growth of
+ * ~30 % over the range.
+ */
+function dayWeights(startMs: number, days: number): number[] {
+  const mondayFirst = (new Date(startMs).getUTCDay() + 6) % 7
+  return Array.from({ length: days }, (_, day) => {
+    const weekday = WEEKDAY_WEIGHTS[(mondayFirst + day) % 7] ?? 1
+    return weekday * (1 + (0.3 * day) / days)
+  })
 }
 
 /**

@@ -15,8 +15,8 @@ const HIDDEN = /^[._]/
 
 /**
  * Scans the data directory for tables. Entries starting with `.` or `_` are skipped (temporary and
- * metadata directories such as an in-progress sample-data generation); directories without any
- * Parquet file are not tables.
+ * metadata entries such as an in-progress sample-data generation or the sample data's `_sample.json`);
+ * directories without any Parquet file are not tables, and only Parquet files are read.
  */
 export async function discoverTables(dataDir: string): Promise<DiscoveredTable[]> {
   const tables: DiscoveredTable[] = []

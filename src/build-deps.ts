@@ -222,6 +222,7 @@ export async function buildDeps(
     store: guardedCounters,
     keys,
     logger,
+    flushIntervalMs: options.usageFlushMs ?? 1_000,
     ...(options.now ? { now: options.now } : {}),
   })
   sinks.push(series)
@@ -318,6 +319,7 @@ export async function buildDeps(
     redis,
     async close() {
       accessLog?.flush()
+      series.close()
       await telemetry.flush()
       await usage.close()
       athena.destroy()

@@ -100,7 +100,7 @@ const envSchema = z.object({
   LOCAL_ATHENA_MIN_QUERY_MS: intFromEnv(0, 10 * 60_000).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   LOG_REQUESTS: bool.default(true),
-  METRICS_PORT: intFromEnv(1, 65535).optional(),
+  METRICS_PORT: intFromEnv(0, 65535).optional(),
   METRICS_NAMESPACE: z
     .string()
     .regex(/^[A-Za-z0-9./#:_-]{1,255}$/, 'a CloudWatch namespace: letters, digits and . / # : _ - (1–255)')

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import type { Env } from '../config/load-config.ts'
 import { loadSettings } from '../config/settings.ts'
 import { AcpError, ValidationError } from '../errors.ts'
-import { nonNegativeInt, onSignals, port } from './cli-args.ts'
+import { intBetween, isoDate, nonNegativeInt, onSignals, port, positiveInt } from './cli-args.ts'
 import { registerOperationCommands } from './cli-operations.ts'
 import { registerScheduleCommands } from './cli-schedules.ts'
 import { registerTenantCommands } from './cli-tenants.ts'
@@ -49,7 +49,11 @@ export function buildCli(env: Env): Command {
     .option('--min-query-ms <ms>', 'minimum time before a query succeeds', nonNegativeInt, 0)
     .option('--results-dir <dir>', 'where result files are written and served over S3 (default: a temp dir)')
     .option('--request-latency-ms <ms>', 'delay added to every Athena and S3 answer', nonNegativeInt, 0)
-    .option('--sample-data', 'generate the sample data first when the data dir is empty')
+    .option(
+      '--sample-data',
+      'write the sample data (the last 91 days) into an empty data dir, and again when it no longer ends today',
+    )
+    .option('--sample-start <date>', 'with --sample-data: the 91 days from this date instead', isoDate)
     .action(
       async (opts: {
         port: number
@@ -59,11 +63,15 @@ export function buildCli(env: Env): Command {
         resultsDir?: string
         requestLatencyMs: number
         sampleData?: boolean
+        sampleStart?: string
       }) => {
         const { startLocalAthena } = await import('../../local/athena-server.ts')
-        const { generateSampleData, hasData } = await import('../../local/sample-data.ts')
-        if (opts.sampleData && !(await hasData(opts.dataDir)))
-          await generateSampleData({ dataDir: opts.dataDir })
+        if (opts.sampleData || opts.sampleStart !== undefined) {
+          const { ensureSampleData } = await import('../../local/sample-data-refresh.ts')
+          const outcome = await ensureSampleData({ dataDir: opts.dataDir, start: opts.sampleStart })
+          if (outcome.action === 'generate')
+            process.stderr.write(`${outcome.reason}: ${describeSampleData(outcome.report)}\n`)
+        }
         const local = await startLocalAthena({
           dataDir: opts.dataDir,
           port: opts.port,
@@ -80,19 +88,32 @@ export function buildCli(env: Env): Command {
 
   program
     .command('sample-data')
-    .description('write the deterministic sample table analytics.analytics as hive-partitioned Parquet')
+    .description(
+      'write the deterministic sample table analytics.analytics as hive-partitioned Parquet: by default the last 91 ' +
+        'days up to today (UTC); --start 2024-01-01 gives the fixed range of the tests and benchmarks',
+    )
     .option('-d, --data-dir <dir>', 'target data directory', './data')
-    .option('--rows <n>', 'number of rows', nonNegativeInt, 1_200_000)
+    .option(
+      '--start <date>',
+      'first day, YYYY-MM-DD (default: the last <days> days up to today, UTC)',
+      isoDate,
+    )
+    // 3660: the generator's limit (MAX_DAYS in local/sample-data.ts), checked here to fail as other bad flags do.
+    .option('--days <n>', 'number of days, 1–3660', intBetween(1, 3660), 91)
+    .option('--rows <n>', 'number of rows (default: 1.2 M per 91 days)', positiveInt)
     .option('--force', 'regenerate even when data exists')
-    .action(async (opts: { dataDir: string; rows: number; force?: boolean }) => {
-      const { generateSampleData, hasData } = await import('../../local/sample-data.ts')
-      if (!opts.force && (await hasData(opts.dataDir))) {
-        process.stdout.write(`${opts.dataDir} already holds data (use --force to regenerate)\n`)
-        return
-      }
-      const report = await generateSampleData({ dataDir: opts.dataDir, rows: opts.rows })
-      process.stdout.write(`${JSON.stringify(report)}\n`)
-    })
+    .action(
+      async (opts: { dataDir: string; start?: string; days: number; rows?: number; force?: boolean }) => {
+        const { generateSampleData, hasData, resolveSampleRange } = await import('../../local/sample-data.ts')
+        resolveSampleRange(opts) // bad input fails before anything is read or written
+        if (!opts.force && (await hasData(opts.dataDir))) {
+          process.stdout.write(`${opts.dataDir} already holds data (use --force to regenerate)\n`)
+          return
+        }
+        const report = await generateSampleData(opts)
+        process.stdout.write(`${describeSampleData(report)}\n`)
+      },
+    )
 
   program
     .command('catalog')
@@ -115,6 +136,22 @@ export function buildCli(env: Env): Command {
   registerScheduleCommands(program, env)
   registerTenantCommands(program, env)
   return program
+}
+
+/** One line on a written sample data set. */
+function describeSampleData(report: {
+  start: string
+  end: string
+  days: number
+  rows: number
+  files: number
+  bytes: number
+  dataDir: string
+}): string {
+  return (
+    `wrote analytics.analytics to ${report.dataDir}: ${report.start} … ${report.end} (${report.days} days), ` +
+    `${report.rows} rows, ${report.files} files, ${report.bytes} bytes`
+  )
 }
 
 try {

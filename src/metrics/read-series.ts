@@ -76,11 +76,28 @@ export class ReadSeries implements TelemetrySink {
   private pending = new Map<number, Record<string, number>>()
   private flushing: Promise<void> | undefined
   private readonly now: () => number
+  private readonly timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly o: { store: CounterStore; keys: CacheKeys; logger: Logger; now?: () => number },
+    private readonly o: {
+      store: CounterStore
+      keys: CacheKeys
+      logger: Logger
+      /** How often minutes are written to the store (0: only on `flush`, as on Lambda). */
+      flushIntervalMs: number
+      now?: () => number
+    },
   ) {
     this.now = o.now ?? Date.now
+    if (o.flushIntervalMs > 0) {
+      this.timer = setInterval(() => void this.flush(), o.flushIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  /** Stops the flush timer (what is recorded still goes out with the next `flush`). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer)
   }
 
   private minute(): Record<string, number> {

@@ -90,8 +90,19 @@ describe('src/: layering', () => {
     expect(upward).toEqual([])
   })
 
-  it('src/cache, src/athena and src/service never import hono (only the HTTP floor knows the framework)', () => {
-    const lower = SRC.filter(({ file }) => /^src\/(cache|athena|service)\//.test(file)).flatMap(
+  it('src/metrics sits beside src/cache: it imports only the cache, the configuration and the errors', () => {
+    const upward = SRC.filter(({ file }) => file.startsWith('src/metrics/')).flatMap(({ file, text }) =>
+      [...imports(text).static, ...imports(text).dynamic]
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)))
+        .filter((target) => !/^src\/(metrics|cache|config)\//.test(target) && target !== 'src/errors.ts')
+        .map((target) => `${file} → ${target}`),
+    )
+    expect(upward).toEqual([])
+  })
+
+  it('src/cache, src/athena, src/metrics and src/service never import hono (only the HTTP floor knows the framework)', () => {
+    const lower = SRC.filter(({ file }) => /^src\/(cache|athena|metrics|service)\//.test(file)).flatMap(
       ({ file, text }) =>
         [...imports(text).static, ...imports(text).dynamic]
           .filter((spec) => spec === 'hono' || spec.startsWith('hono/') || spec.startsWith('@hono/'))

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { generateSampleData, hasData } from '../../local/sample-data.ts'
+import { generateSampleData, hasData, REFERENCE_START } from '../../local/sample-data.ts'
 import { buildUiIfStale } from '../../scripts/build-ui.ts'
 import { provideRedis } from './redis-server.ts'
 
@@ -20,9 +20,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const redis = await provideRedis()
   process.stderr.write(`tests use Redis at ${redis.url} (${redis.source})\n`)
   project.provide('redisUrl', redis.url)
-  // Deterministic data, so a directory made by an earlier run is reused as is.
-  const dataDir = join(tmpdir(), `acp-test-data-v1-${TEST_ROWS}`)
-  if (!(await hasData(dataDir))) await generateSampleData({ dataDir, rows: TEST_ROWS })
+  // The fixed range 2024-01-01 … 2024-03-31 the tests' dates are written for. Deterministic data, so a directory
+  // made by an earlier run is reused as is; the name carries the range (v1 directories had no marker file).
+  const dataDir = join(tmpdir(), `acp-test-data-v2-${REFERENCE_START}-91d-${TEST_ROWS}`)
+  if (!(await hasData(dataDir)))
+    await generateSampleData({ dataDir, start: REFERENCE_START, days: 91, rows: TEST_ROWS })
   project.provide('dataDir', dataDir)
   // The pages `acp serve` serves (dist/ui), rebuilt when ui/ changed since: a test never sees a stale bundle.
   if (await buildUiIfStale()) process.stderr.write('built the pages into dist/ui\n')

@@ -12,7 +12,7 @@ import {
   type StartQueryExecutionCommandInput,
 } from '@aws-sdk/client-athena'
 import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
-import { generateSampleData } from '../../local/sample-data.ts'
+import { generateSampleData, REFERENCE_START } from '../../local/sample-data.ts'
 
 /** Rows of the per-file sample data set: small enough to generate in well under a second. */
 export const FIXTURE_ROWS = 50_000
@@ -51,12 +51,12 @@ export function localAthenaClient(endpoint: string, maxAttempts?: number): Athen
   })
 }
 
-/** Generates sample data into a fresh temp dir and starts an embedded local Athena on an ephemeral port. */
+/** Generates sample data (2024-01-01 … 2024-03-31) into a fresh temp dir and starts an embedded local Athena on an ephemeral port. */
 export async function startLocalAthenaFixture(
   options: { rows?: number; minQueryMs?: number } = {},
 ): Promise<LocalAthenaFixture> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'local-athena-test-'))
-  await generateSampleData({ dataDir, rows: options.rows ?? FIXTURE_ROWS })
+  await generateSampleData({ dataDir, start: REFERENCE_START, days: 91, rows: options.rows ?? FIXTURE_ROWS })
   const local = await startLocalAthena({ dataDir, port: 0, minQueryMs: options.minQueryMs ?? 0 })
   const client = localAthenaClient(local.endpoint)
 

@@ -127,7 +127,9 @@ export interface LocalAthenaProcess extends Child {
 export async function startLocalAthenaProcess(options: {
   dataDir: string
   minQueryMs?: number
+  /** `--sample-data`: the last 91 days, or with `sampleStart` the 91 days from that date (`--sample-start`). */
   sampleData?: boolean
+  sampleStart?: string
   cpu?: number
   logFile?: string
   timeoutMs?: number
@@ -136,6 +138,7 @@ export async function startLocalAthenaProcess(options: {
   const args = [ACP, 'local-athena', '--port', String(port), '--data-dir', options.dataDir]
   args.push('--min-query-ms', String(options.minQueryMs ?? 0))
   if (options.sampleData) args.push('--sample-data')
+  if (options.sampleStart !== undefined) args.push('--sample-start', options.sampleStart)
   const child = startChild(
     'local-athena',
     args,
