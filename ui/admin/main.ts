@@ -19,6 +19,7 @@ const hitChart = new ChartView(byId<HTMLCanvasElement>('hit-ratio-chart'), 'line
 })
 const latencyChart = new ChartView(byId<HTMLCanvasElement>('latency-chart'), 'line', {
   legend: true,
+  log: true,
   tick: (v) => formatMs(v),
 })
 

@@ -58,6 +58,7 @@ export class PanelView {
     )
     this.chart = new ChartView(canvas, def.chart, {
       ...(def.horizontal ? { horizontal: true } : {}),
+      ...(def.allLabels ? { allLabels: true } : {}),
       tick: (v) => formatNumber(v),
     })
   }

@@ -12,6 +12,8 @@ export interface PanelDef {
   parameters: Record<string, string>
   chart: 'line' | 'bar'
   horizontal?: boolean
+  /** Every category label shown (a few short ones), not every other one. */
+  allLabels?: boolean
   /** A row's label on the category axis and its value. */
   label: (row: Record<string, unknown>) => string
   value: (row: Record<string, unknown>) => number
@@ -59,6 +61,7 @@ export function panelsUntil(end: string): PanelDef[] {
       path: '/queries/by_country',
       parameters: { measure: 'pageviews', start: last30, end },
       chart: 'bar',
+      allLabels: true,
       label: (row) => String(row.country ?? 'unknown'),
       value: total,
     },

@@ -11,6 +11,7 @@ import {
   LinearScale,
   LineController,
   LineElement,
+  LogarithmicScale,
   PointElement,
   Tooltip,
 } from 'chart.js'
@@ -24,6 +25,7 @@ Chart.register(
   LinearScale,
   LineController,
   LineElement,
+  LogarithmicScale,
   PointElement,
   Tooltip,
 )
@@ -56,12 +58,21 @@ export class ChartView {
     options: {
       horizontal?: boolean
       yMax?: number
+      /** A logarithmic value axis (latencies: a hit's fraction of a millisecond beside a miss's seconds). */
+      log?: boolean
+      /** Every category label, turned if need be, rather than every other one. */
+      allLabels?: boolean
       /** Ticks of the value axis. */
       tick?: (value: number) => string
       legend?: boolean
     } = {},
   ) {
     const valueAxis = options.horizontal ? 'x' : 'y'
+    // A logarithmic axis has ticks at 1, 2, 3… 10, 20…: only the powers of ten are labelled.
+    const valueTick = (v: number) =>
+      options.log && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) > 1e-9
+        ? ''
+        : (options.tick?.(v) ?? '')
     const config: ChartConfiguration = {
       type: kind,
       data: { labels: [], datasets: [] },
@@ -77,11 +88,13 @@ export class ChartView {
         },
         scales: {
           [valueAxis]: {
-            beginAtZero: true,
+            ...(options.log ? { type: 'logarithmic' } : { beginAtZero: true }),
             ...(options.yMax !== undefined ? { max: options.yMax } : {}),
-            ticks: options.tick ? { callback: (v: string | number) => options.tick?.(Number(v)) } : {},
+            ticks: options.tick ? { callback: (v: string | number) => valueTick(Number(v)) } : {},
           },
-          [valueAxis === 'x' ? 'y' : 'x']: { ticks: { autoSkip: true, maxRotation: 0 } },
+          [valueAxis === 'x' ? 'y' : 'x']: {
+            ticks: options.allLabels ? { autoSkip: false } : { autoSkip: true, maxRotation: 0 },
+          },
         },
       },
     }
