@@ -19,6 +19,11 @@ export interface PanelDef {
   value: (row: Record<string, unknown>) => number
 }
 
+/** The Monday on or before a UTC day (YYYY-MM-DD): where the engine's weeks start. */
+function mondayOnOrBefore(day: string): string {
+  return addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7))
+}
+
 const dayOf = (row: Record<string, unknown>) => String(row.period_start ?? '').slice(0, 10)
 const total = (row: Record<string, unknown>) => Number(row.total ?? 0)
 
@@ -29,6 +34,9 @@ const total = (row: Record<string, unknown>) => Number(row.total ?? 0)
  */
 export function panelsUntil(end: string): PanelDef[] {
   const last30 = addDays(end, -30)
+  // Whole weeks only: a week cut by the range would look like a drop.
+  const weeksEnd = mondayOnOrBefore(end)
+  const weeksStart = addDays(weeksEnd, -84)
   return [
     {
       id: 'pageviews-daily',
@@ -68,10 +76,10 @@ export function panelsUntil(end: string): PanelDef[] {
     {
       id: 'sessions-weekly',
       title: 'Sessions by week',
-      caption: `weeks starting on Monday, ${addDays(end, -84)} to ${addDays(end, -1)}`,
+      caption: `the 12 whole weeks (Monday to Sunday) from ${weeksStart} to ${addDays(weeksEnd, -1)}`,
       query: 'analytics',
       path: '/analytics',
-      parameters: { measure: 'sessions', period: 'week', start: addDays(end, -84), end },
+      parameters: { measure: 'sessions', period: 'week', start: weeksStart, end: weeksEnd },
       chart: 'bar',
       label: dayOf,
       value: total,
