@@ -1,3 +1,4 @@
+import type { TimeSpan } from './generations.ts'
 /**
  * The storage port of the read path, narrowed to what a store must do for it:
  * - bytes under string keys with a time to live (entries, execution records, run-time history, the prewarm report);
@@ -33,10 +34,17 @@ export interface CacheStore {
   /**
    * Writes one stamp into each hash, atomically across all of them: the stamp is the store's clock in ms, or one more
    * than the hash's previous stamp (field `s`) when the clock has not moved past it, so stamps of one hash strictly
-   * increase. Fields starting with one of `dropPrefixes` are removed first. Resolves to the stamp written into each
-   * hash. The hashes must share a hash tag (one Cluster slot).
+   * increase. Fields starting with one of `dropPrefixes` are removed first. With `span`, the field holds range
+   * records (generations.ts): `start,end,stamp` is appended to it, and its two oldest records are merged while it
+   * holds more than RANGE_RECORDS. Resolves to the stamp written into each hash. The hashes must share a hash tag
+   * (one Cluster slot).
    */
-  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]): Promise<number[]>
+  writeStamp(
+    hashKeys: readonly string[],
+    field: string,
+    dropPrefixes: readonly string[],
+    span?: TimeSpan,
+  ): Promise<number[]>
   /** Publishes a message to every subscriber of `channel` (absent where the backend has no pub/sub). */
   publish?(channel: string, message: string): Promise<void>
   /** Calls `onMessage` for every message on `channel`; resolves to a function that unsubscribes. */

@@ -1,6 +1,7 @@
 import type { CacheStore } from './cache-store.ts'
 import { type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts'
 import type { CounterStore, ScoredMember } from './counter-store.ts'
+import type { TimeSpan } from './generations.ts'
 
 export { CacheUnavailableError } from './circuit-breaker.ts'
 
@@ -63,8 +64,13 @@ export class GuardedCacheStore implements CacheStore {
   getStamps(hashKey: string, fields: readonly string[]): Promise<Array<string | null>> {
     return this.breaker.run(() => this.inner.getStamps(hashKey, fields))
   }
-  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]): Promise<number[]> {
-    return this.breaker.run(() => this.inner.writeStamp(hashKeys, field, dropPrefixes))
+  writeStamp(
+    hashKeys: readonly string[],
+    field: string,
+    dropPrefixes: readonly string[],
+    span?: TimeSpan,
+  ): Promise<number[]> {
+    return this.breaker.run(() => this.inner.writeStamp(hashKeys, field, dropPrefixes, span))
   }
   ping(): Promise<void> {
     return this.breaker.run(() => this.inner.ping())

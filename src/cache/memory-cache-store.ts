@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { CacheStore } from './cache-store.ts'
+import { appendRangeRecord, formatRangeRecords, parseRangeRecords, type TimeSpan } from './generations.ts'
 
 /** In-process CacheStore bounded by bytes with LRU eviction: the default when no Redis is configured. */
 export class MemoryCacheStore implements CacheStore {
@@ -71,6 +72,7 @@ export class MemoryCacheStore implements CacheStore {
     hashKeys: readonly string[],
     field: string,
     dropPrefixes: readonly string[],
+    span?: TimeSpan,
   ): Promise<number[]> {
     const now = this.now()
     return hashKeys.map((key) => {
@@ -78,7 +80,13 @@ export class MemoryCacheStore implements CacheStore {
       this.hashes.set(key, hash)
       const stamp = Math.max(now, Number(hash.get('s') ?? 0) + 1)
       for (const f of [...hash.keys()]) if (dropPrefixes.some((p) => f.startsWith(p))) hash.delete(f)
-      hash.set(field, String(stamp))
+      if (span) {
+        const existing = parseRangeRecords(hash.get(field))
+        hash.set(
+          field,
+          formatRangeRecords(appendRangeRecord(Array.isArray(existing) ? existing : [], { ...span, stamp })),
+        )
+      } else hash.set(field, String(stamp))
       hash.set('s', String(stamp))
       return stamp
     })

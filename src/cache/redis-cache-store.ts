@@ -1,5 +1,6 @@
 import { Cluster, type Redis } from 'ioredis'
 import type { CacheStore } from './cache-store.ts'
+import { RANGE_RECORDS, type TimeSpan } from './generations.ts'
 
 // Compare-and-set / compare-and-delete must be atomic: a lease released by a slow owner after it expired must not
 // delete the next owner's lease. Lua scripts run atomically on the server (one key each, so Cluster-safe).
@@ -7,24 +8,51 @@ const REPLACE_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.c
 const DELETE_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 // CacheStore.writeStamp, atomically over every hash of one invalidation, stamped with the Redis server's clock so
-// that stamps written by different processes are comparable (no client clock skew). ARGV[1] is the field, the rest
-// are prefixes of fields to drop. All stamp hashes share one hash tag, so this is a single-slot script on Cluster.
+// that stamps written by different processes are comparable (no client clock skew). ARGV: the field; the span of a
+// range record (start, end; both empty for a plain stamp) and the records kept; then prefixes of fields to drop. A
+// range record is appended to the field's records (a plain stamp there stands for all time, garbage is replaced),
+// the oldest two merged while there are more than kept — as generations.ts appendRangeRecord. All stamp hashes share
+// one hash tag, so this is a single-slot script on Cluster.
 const WRITE_STAMP = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local field = ARGV[1]
+local spanStart = tonumber(ARGV[2])
+local spanEnd = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4]) or 0
 local out = {}
 for i, key in ipairs(KEYS) do
   local stamp = math.max(now, (tonumber(redis.call('HGET', key, 's') or '0') or 0) + 1)
   local s = string.format('%d', stamp)
-  if #ARGV > 1 then
+  if #ARGV > 4 then
     for _, f in ipairs(redis.call('HKEYS', key)) do
-      for p = 2, #ARGV do
+      for p = 5, #ARGV do
         if string.sub(f, 1, #ARGV[p]) == ARGV[p] then redis.call('HDEL', key, f) break end
       end
     end
   end
-  redis.call('HSET', key, field, s, 's', s)
+  local value = s
+  if spanStart and spanEnd then
+    local old = redis.call('HGET', key, field)
+    local recs = {}
+    if old then
+      if string.match(old, '^%d+$') then
+        recs[1] = {0, 253402300800000, tonumber(old)}
+      elseif string.match(old, '^[%d,;]+$') then
+        for a, b, c in string.gmatch(old, '(%d+),(%d+),(%d+)') do recs[#recs + 1] = {tonumber(a), tonumber(b), tonumber(c)} end
+      end
+    end
+    recs[#recs + 1] = {spanStart, spanEnd, stamp}
+    while #recs > keep do
+      local a, b = recs[1], recs[2]
+      recs[2] = {math.min(a[1], b[1]), math.max(a[2], b[2]), math.max(a[3], b[3])}
+      table.remove(recs, 1)
+    end
+    local parts = {}
+    for j, r in ipairs(recs) do parts[j] = string.format('%d,%d,%d', r[1], r[2], r[3]) end
+    value = table.concat(parts, ';')
+  end
+  redis.call('HSET', key, field, value, 's', s)
   out[i] = s
 end
 return out`
@@ -139,9 +167,18 @@ export class RedisCacheStore implements CacheStore {
     hashKeys: readonly string[],
     field: string,
     dropPrefixes: readonly string[],
+    span?: TimeSpan,
   ): Promise<number[]> {
     if (hashKeys.length === 0) return []
-    const stamps = await this.client.acpWriteStamp(hashKeys.length, ...hashKeys, field, ...dropPrefixes)
+    const stamps = await this.client.acpWriteStamp(
+      hashKeys.length,
+      ...hashKeys,
+      field,
+      span ? String(span.startMs) : '',
+      span ? String(span.endMs) : '',
+      String(RANGE_RECORDS),
+      ...dropPrefixes,
+    )
     return stamps.map(Number)
   }
 

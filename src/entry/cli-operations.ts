@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { Deps } from '../build-deps.ts'
 import { type Env, loadConfig } from '../config/load-config.ts'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, ValidationError } from '../errors.ts'
 import type { PrewarmReport } from '../prewarm/prewarm-job.ts'
 import type { InvalidateRequest } from '../service/invalidation.ts'
 import { parseInvalidateRequest } from '../service/invalidation.ts'
@@ -125,6 +125,10 @@ export function registerOperationCommands(program: Command, env: Env): void {
           .choices(['expire', 'delete'])
           .default('expire'),
       )
+      .option(
+        '--range <start..end>',
+        'only entries whose time range overlaps this half-open span (dates or ISO timestamps, e.g. 2024-01-15..2024-01-16)',
+      )
       .option('--rewarm', 'refresh the invalidated entries of the prewarm set now'),
   ).action(
     async (
@@ -136,19 +140,28 @@ export function registerOperationCommands(program: Command, env: Env): void {
         tenant?: string
         mode: 'expire' | 'delete'
         rewarm?: boolean
+        range?: string
       },
     ) => {
-      const request: InvalidateRequest = parseInvalidateRequest({
+      const range = opts.range === undefined ? undefined : opts.range.split('..')
+      if (range && range.length !== 2)
+        throw new ValidationError(`--range '${opts.range}' must be <start>..<end>`, [
+          { name: 'range', message: 'must be <start>..<end>, e.g. 2024-01-15..2024-01-16' },
+        ])
+      // Sent as given to a server (--url), which validates it the same way.
+      const body = {
         ...(opts.query ? { query: opts.query } : {}),
         ...(opts.param ? { parameters: opts.param } : {}),
         ...(opts.tag ? { tags: opts.tag } : {}),
         ...(opts.all ? { all: true } : {}),
         ...(opts.tenant ? { tenant: opts.tenant } : {}),
+        ...(range ? { range: { start: range[0], end: range[1] } } : {}),
         mode: opts.mode,
         rewarm: opts.rewarm ?? false,
-      })
+      }
+      const request: InvalidateRequest = parseInvalidateRequest(body)
       const result = opts.url
-        ? await remote(env, opts, 'POST', '/cache/invalidate', request)
+        ? await remote(env, opts, 'POST', '/cache/invalidate', body)
         : await withDeps(env, (deps) => deps.operations.invalidate(request))
       const r = result as {
         scope: string

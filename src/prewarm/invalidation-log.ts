@@ -20,6 +20,8 @@ export interface InvalidationRecord {
   tenant?: string
   /** The entry's cache key, for `scope: entry`. */
   key?: string
+  /** The span of a range invalidation, as given. */
+  range?: { start: string; end: string }
   /** The rewarm run's outcome, when one was asked for. */
   rewarm: { status: PrewarmReport['status']; refreshed: number; failed: number } | null
 }
@@ -35,6 +37,7 @@ const recordSchema = z.object({
   queries: z.array(z.string().max(128)).max(10_000),
   tenant: z.string().min(1).max(64).optional(),
   key: z.string().min(1).max(512).optional(),
+  range: z.object({ start: z.string().max(40), end: z.string().max(40) }).optional(),
   rewarm: z
     .object({
       status: z.enum(['completed', 'locked']),
@@ -65,6 +68,7 @@ export class InvalidationLog {
       queries: result.queries,
       ...(result.tenant !== undefined ? { tenant: result.tenant } : {}),
       ...(result.entry ? { key: result.entry.key } : {}),
+      ...(result.range ? { range: result.range } : {}),
       rewarm: rewarm ? { status: rewarm.status, refreshed: rewarm.refreshed, failed: rewarm.failed } : null,
     }
     try {

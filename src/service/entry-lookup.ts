@@ -8,6 +8,7 @@ import {
   type Generations,
   NO_GENERATIONS,
   parseGenerations,
+  parseRangeRecords,
   parseStamp,
   validityOf,
 } from '../cache/generations.ts'
@@ -123,7 +124,7 @@ export class EntryLookup {
       return { entry: null, unusable: true, known: 0 }
     }
     this.repairStamps(resolved, stored.stamps)
-    const generations = parseGenerations(stored.stamps)
+    const generations = parseGenerations(stored.stamps, resolved.stamps.range)
     const known = generations.latest
     if (!stored.value) return { entry: null, unusable: false, known }
     let decoded: DecodedEntry
@@ -158,9 +159,14 @@ export class EntryLookup {
    * before that invalidation read as valid after it.
    */
   private repairStamps(resolved: ResolvedQuery, stamps: ReadonlyArray<string | null>): void {
-    const { hashKey, fields } = resolved.stamps
+    const { hashKey, fields, range } = resolved.stamps
     for (const [i, field] of fields.entries()) {
-      if (parseStamp(stamps[i]) !== 'garbage') continue
+      const value = stamps[i]
+      const garbage =
+        range && i >= range.recordsFrom
+          ? parseRangeRecords(value) === 'garbage'
+          : parseStamp(value) === 'garbage'
+      if (!garbage) continue
       if (!this.damage.report('stamp', `${hashKey} ${field}`, 'not a stamp')) continue
       this.o.store.writeStamp([hashKey], field, []).catch(() => {})
     }
@@ -170,7 +176,7 @@ export class EntryLookup {
   async generations(resolved: ResolvedQuery): Promise<Generations> {
     try {
       const stamps = await this.o.store.getStamps(resolved.stamps.hashKey, resolved.stamps.fields)
-      return parseGenerations(stamps)
+      return parseGenerations(stamps, resolved.stamps.range)
     } catch {
       return NO_GENERATIONS
     }

@@ -10,6 +10,27 @@ import { RESULT_FORMATS } from './result-body.ts'
 
 const parameterValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
 
+/** A date (its UTC midnight) or an ISO 8601 timestamp with a zone, kept as written and as epoch ms. */
+const instant = z
+  .string()
+  .max(40)
+  .transform((text, ctx) => {
+    const date = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    const ms = date
+      ? Date.parse(`${text}T00:00:00Z`)
+      : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text)
+        ? Date.parse(text)
+        : Number.NaN
+    if (!Number.isFinite(ms) || (date && new Date(ms).toISOString().slice(0, 10) !== text)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a date (YYYY-MM-DD) or an ISO 8601 timestamp with a zone',
+      })
+      return z.NEVER
+    }
+    return { text, ms }
+  })
+
 /**
  * An invalidation: exactly one target (one entry, one query, tags, or everything), optionally narrowed to one tenant's
  * entries, a mode, and whether to refresh the invalidated entries of the prewarm set right away. The same body for HTTP, the Lambda event and the CLI.
@@ -24,6 +45,11 @@ export const invalidateRequestSchema = z
     tenant: z.string().min(1).max(64).optional(),
     mode: z.enum(['expire', 'delete']).default('expire'),
     rewarm: z.boolean().default(false),
+    /**
+     * Only the entries whose time range overlaps this half-open span (dates are UTC midnights; timestamps ISO 8601).
+     * A query without a declared range has no span to compare: it is invalidated whole.
+     */
+    range: z.strictObject({ start: instant, end: instant }).optional(),
   })
   .superRefine((v, ctx) => {
     const targets = [v.query !== undefined, v.tags !== undefined, v.all === true].filter(Boolean).length
@@ -35,6 +61,19 @@ export const invalidateRequestSchema = z
       })
     if (v.parameters !== undefined && v.query === undefined)
       ctx.addIssue({ code: 'custom', message: '"parameters" needs "query"', path: ['parameters'] })
+    if (v.range && v.parameters !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a range narrows a query, tags or all; one entry (query with parameters) is invalidated whole',
+        path: ['range'],
+      })
+    if (v.range && v.range.end.ms <= v.range.start.ms)
+      ctx.addIssue({
+        code: 'custom',
+        message: '"end" must be after "start" (the range is half-open)',
+        path: ['range', 'end'],
+      })
   })
 
 export type InvalidateRequest = z.infer<typeof invalidateRequestSchema>
@@ -61,6 +100,10 @@ export interface InvalidationResult {
   entry?: { query: string; parameters: CanonicalParams; key: string }
   /** The invalidation stamp (the store's clock), ISO 8601. */
   invalidatedAt: string
+  /** The span a range invalidation narrowed to, as given. */
+  range?: { start: string; end: string }
+  /** Of `queries`, those without a declared time range: a range invalidation reaches all their entries. */
+  unranged?: string[]
 }
 
 function toRaw(parameters: Record<string, string | number | boolean | string[]>): RawParams {
@@ -154,13 +197,41 @@ export class Invalidator {
           ])
         queries = queries.filter((q) => readable.has(q))
       }
-      const { field, dropPrefixes } = stampWrite(mode, tenant ? { tenant: tenant.id } : {})
-      stamps = await store.writeStamp(
-        queries.map((q) => keys.generations(q)),
-        field,
-        dropPrefixes,
-      )
-      result = { scope, mode, queries, ...(tenant ? { tenant: tenant.id } : {}) }
+      const tenantTarget = tenant ? { tenant: tenant.id } : {}
+      const range = request.range
+      // A range reaches the queries that declare one; the others have no span to compare and are invalidated whole.
+      const ranged = range ? queries.filter((q) => (catalog.queries.get(q)?.ranges.length ?? 0) > 0) : []
+      const whole = queries.filter((q) => !ranged.includes(q))
+      stamps = []
+      if (range && ranged.length > 0) {
+        const span = { startMs: range.start.ms, endMs: range.end.ms }
+        const { field, dropPrefixes } = stampWrite(mode, { ...tenantTarget, span })
+        stamps.push(
+          ...(await store.writeStamp(
+            ranged.map((q) => keys.generations(q)),
+            field,
+            dropPrefixes,
+            span,
+          )),
+        )
+      }
+      if (whole.length > 0) {
+        const { field, dropPrefixes } = stampWrite(mode, tenantTarget)
+        stamps.push(
+          ...(await store.writeStamp(
+            whole.map((q) => keys.generations(q)),
+            field,
+            dropPrefixes,
+          )),
+        )
+      }
+      result = {
+        scope,
+        mode,
+        queries,
+        ...tenantTarget,
+        ...(range ? { range: { start: range.start.text, end: range.end.text }, unranged: whole } : {}),
+      }
     }
     service.dropL1()
     // Every other process drops its in-process tier too (it would otherwise serve an invalidated entry for up to

@@ -1,5 +1,6 @@
 import type { QueryIdentity } from '../cache/cache-key.ts'
 import type { DecodedEntry } from '../cache/entry-codec.ts'
+import type { StampRange } from '../cache/generations.ts'
 import type { QueryDef } from '../config/catalog.ts'
 import type { TenantDef } from '../config/tenants.ts'
 import type { CanonicalParams } from './parameters.ts'
@@ -20,7 +21,7 @@ export interface ResolvedQuery {
   /** The popularity member of this read (query + canonical parameters). */
   member: string
   /** The stamp hash of the query and the fields of it that concern this entry (see generations.ts). */
-  stamps: { hashKey: string; fields: readonly string[] }
+  stamps: { hashKey: string; fields: readonly string[]; range?: StampRange }
   /** The caller's tenant, when it has one (also in `identity` and so in `key`). */
   tenant?: TenantDef
   /** The body format; `json` is the entry computations write, the others are rendered from its execution. */

@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache'
 import { type CacheKeys, canonicalJson, type QueryIdentity } from '../cache/cache-key.ts'
-import { generationFields } from '../cache/generations.ts'
-import type { Catalog } from '../config/catalog.ts'
+import { generationFields, rangeFieldsFrom } from '../cache/generations.ts'
+import type { Catalog, QueryDef } from '../config/catalog.ts'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { ForbiddenError, UnknownQueryError } from '../errors.ts'
-import { parseParameters, type RawParams } from './parameters.ts'
+import { type CanonicalParams, parseParameters, type RawParams } from './parameters.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import type { ResultFormat } from './result-body.ts'
 import { popularityMember } from './usage.ts'
@@ -38,6 +38,36 @@ export function memoSize(memoKey: string, resolved: ResolvedQuery): number {
   for (const [name, value] of Object.entries(resolved.params))
     chars += name.length + (typeof value === 'string' ? value.length : 8)
   return MEMO_ENTRY_OVERHEAD_BYTES + chars
+}
+
+/**
+ * The stamp fields of an entry: a query with a declared time range (its first `ranges` item) also reads the range
+ * records, and an entry's span is [from, to) of that range in UTC days. A range parameter without a value (an
+ * optional one left out) leaves the entry without a span: every range invalidation of its query then reaches it.
+ */
+export function stampsOf(
+  hashKey: string,
+  entryId: string,
+  def: QueryDef,
+  params: CanonicalParams,
+  tenant: string | undefined,
+): ResolvedQuery['stamps'] {
+  const declared = def.ranges[0]
+  if (!declared) return { hashKey, fields: generationFields(entryId, tenant) }
+  const fields = generationFields(entryId, tenant, true)
+  const from = dayStartMs(params[declared.from])
+  const to = dayStartMs(params[declared.to])
+  const span = from !== undefined && to !== undefined && to > from ? { startMs: from, endMs: to } : ALL_TIME
+  return { hashKey, fields, range: { ...span, recordsFrom: rangeFieldsFrom(tenant) } }
+}
+
+const ALL_TIME = { startMs: 0, endMs: 253_402_300_800_000 }
+
+/** A canonical date parameter (YYYY-MM-DD) as the epoch ms of its UTC midnight. */
+function dayStartMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined
+  const ms = Date.parse(`${value}T00:00:00Z`)
+  return Number.isFinite(ms) ? ms : undefined
 }
 
 /** A query string as repeated-value lists, the shape Hono's `c.req.queries()` gives. */
@@ -106,10 +136,7 @@ export class RequestResolver {
       key,
       member: popularityMember(def.name, canonicalJson(params), tenant?.id),
       // Derived once here (and memoised with the resolution), not on every lookup.
-      stamps: {
-        hashKey: this.o.keys.generations(def.name),
-        fields: generationFields(this.o.keys.entryId(key), tenant?.id),
-      },
+      stamps: stampsOf(this.o.keys.generations(def.name), this.o.keys.entryId(key), def, params, tenant?.id),
       format: 'json',
       ...(tenant ? { tenant } : {}),
     }

@@ -5,9 +5,14 @@ import { connectRedis } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
 import type { CounterStore } from '../../src/cache/counter-store.ts'
 import {
+  appendRangeRecord,
   generationFields,
   type InvalidationMode,
   parseGenerations,
+  parseRangeRecords,
+  RANGE_RECORDS,
+  type RangeRecord,
+  rangeFieldsFrom,
   stampWrite,
   validityOf,
 } from '../../src/cache/generations.ts'
@@ -192,6 +197,59 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.store.getStamps(g, ['e', 'te:acme', 'td:globex'])).toEqual([String(q), null, String(t2)])
       const [r] = await bump(h.store, [g], 'delete')
       expect(await h.store.getStamps(g, ['d', 'td:globex', 'e'])).toEqual([String(r), null, String(q)])
+    })
+
+    it('range stamps: records appended per field, only overlapping entries invalidated, the oldest merged past the cap', async () => {
+      const g = h.key('{g}:r')
+      const DAY = 86_400_000
+      const span = (from: number, to: number) => ({ startMs: from * DAY, endMs: to * DAY })
+      const write = (mode: InvalidationMode, s: { startMs: number; endMs: number }, tenant?: string) => {
+        const w = stampWrite(mode, { span: s, ...(tenant ? { tenant } : {}) })
+        return h.store.writeStamp([g], w.field, w.dropPrefixes, w.span)
+      }
+      /** An entry over days [from, to) of this query, as the resolver lays out its fields. */
+      const read = async (from: number, to: number, tenant?: string) =>
+        parseGenerations(await h.store.getStamps(g, generationFields('x', tenant, true)), {
+          ...span(from, to),
+          recordsFrom: rangeFieldsFrom(tenant),
+        })
+      const [a] = await write('expire', span(10, 11))
+      const [b] = await write('delete', span(20, 22))
+      expect(await read(0, 10)).toEqual({ expiredAt: 0, deletedAt: 0, latest: b })
+      expect(await read(5, 11)).toEqual({ expiredAt: a, deletedAt: 0, latest: b })
+      expect(await read(21, 40)).toEqual({ expiredAt: 0, deletedAt: b, latest: b })
+      expect(await h.store.getStamps(g, ['re', 'rd'])).toEqual([
+        `${10 * DAY},${11 * DAY},${a}`,
+        `${20 * DAY},${22 * DAY},${b}`,
+      ])
+      // A tenant's range reaches only that tenant's entries.
+      const [t] = await write('expire', span(0, 100), 'acme')
+      expect((await read(0, 5, 'acme')).expiredAt).toBe(t)
+      expect((await read(0, 5, 'globex')).expiredAt).toBe(0)
+      expect((await read(0, 5)).expiredAt).toBe(0)
+      // Past RANGE_RECORDS records the two oldest are merged, exactly as appendRangeRecord models it.
+      let model = parseRangeRecords((await h.store.getStamps(g, ['re']))[0]) as RangeRecord[]
+      for (let i = 0; i < RANGE_RECORDS + 5; i++) {
+        const s = span(100 + 2 * i, 101 + 2 * i)
+        const [stamp] = await write('expire', s)
+        model = appendRangeRecord(model, { ...s, stamp: stamp as number })
+      }
+      const stored = parseRangeRecords((await h.store.getStamps(g, ['re']))[0]) as RangeRecord[]
+      expect(stored).toHaveLength(RANGE_RECORDS)
+      expect(stored).toEqual(model)
+      // Merging only widens: the first records now cover days 10 … 111 with the newer stamp.
+      expect(stored[0]?.startMs).toBe(10 * DAY)
+      // A query-wide expire drops the expire records and keeps the delete records.
+      const [q] = await bump(h.store, [g], 'expire')
+      expect(await h.store.getStamps(g, ['re', 'e', 'tre:acme'])).toEqual([null, String(q), null])
+      expect((await read(21, 22)).deletedAt).toBe(b)
+      // A plain stamp in a record field (a repair) stands for all time; garbage is replaced by the new record.
+      await h.store.writeStamp([g], 're', [])
+      const [after] = await write('expire', span(1, 2))
+      const repaired = parseRangeRecords((await h.store.getStamps(g, ['re']))[0]) as RangeRecord[]
+      expect(repaired).toHaveLength(2)
+      expect(repaired[0]?.startMs).toBe(0)
+      expect(repaired[1]).toEqual({ ...span(1, 2), stamp: after })
     })
 
     it('counters add up and read back', async () => {

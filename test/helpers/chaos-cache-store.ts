@@ -1,4 +1,5 @@
 import type { CacheStore } from '../../src/cache/cache-store.ts'
+import type { TimeSpan } from '../../src/cache/generations.ts'
 
 /**
  * Wraps a real store and fails or stalls its calls on demand: the cache-side twin of the local Athena endpoint's
@@ -46,8 +47,8 @@ export class ChaosCacheStore implements CacheStore {
   getStamps(hashKey: string, fields: readonly string[]) {
     return this.chaos(() => this.inner.getStamps(hashKey, fields))
   }
-  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]) {
-    return this.chaos(() => this.inner.writeStamp(hashKeys, field, dropPrefixes))
+  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[], span?: TimeSpan) {
+    return this.chaos(() => this.inner.writeStamp(hashKeys, field, dropPrefixes, span))
   }
   ping() {
     return this.chaos(() => this.inner.ping())

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
 import { etagOf } from '../../src/cache/entry-codec.ts'
+import type { TimeSpan } from '../../src/cache/generations.ts'
 
 /** Offsets of the entry layout (format 3), for damage made on purpose. */
 export const ENTRY = { crcAt: 6, etagLengthAt: 66, etagAt: 67 } as const
@@ -108,8 +109,8 @@ export class CorruptingCacheStore implements CacheStore {
   getStamps(hashKey: string, fields: readonly string[]) {
     return this.inner.getStamps(hashKey, fields)
   }
-  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[]) {
-    return this.inner.writeStamp(hashKeys, field, dropPrefixes)
+  writeStamp(hashKeys: readonly string[], field: string, dropPrefixes: readonly string[], span?: TimeSpan) {
+    return this.inner.writeStamp(hashKeys, field, dropPrefixes, span)
   }
   publish(channel: string, message: string) {
     return this.inner.publish?.(channel, message) ?? Promise.resolve()
