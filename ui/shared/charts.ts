@@ -68,11 +68,15 @@ export class ChartView {
     } = {},
   ) {
     const valueAxis = options.horizontal ? 'x' : 'y'
-    // A logarithmic axis has ticks at 1, 2, 3… 10, 20…: only the powers of ten are labelled.
-    const valueTick = (v: number) =>
-      options.log && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) > 1e-9
-        ? ''
-        : (options.tick?.(v) ?? '')
+    // A logarithmic axis has ticks at 1, 2, 3… 10, 20…: 1, 2 and 5 times a power of ten are labelled, only the
+    // powers of ten when the axis spans more than three of them.
+    const valueTick = (v: number, ticks: ReadonlyArray<{ value: number }>) => {
+      if (!options.log || v <= 0) return options.tick?.(v) ?? ''
+      const values = ticks.map((t) => t.value).filter((t) => t > 0)
+      const decades = Math.log10(Math.max(...values) / Math.min(...values))
+      const mantissa = Math.round((v / 10 ** Math.floor(Math.log10(v) + 1e-9)) * 1e6) / 1e6
+      return (decades > 3 ? [1] : [1, 2, 5]).includes(mantissa) ? (options.tick?.(v) ?? '') : ''
+    }
     const config: ChartConfiguration = {
       type: kind,
       data: { labels: [], datasets: [] },
@@ -90,7 +94,12 @@ export class ChartView {
           [valueAxis]: {
             ...(options.log ? { type: 'logarithmic' } : { beginAtZero: true }),
             ...(options.yMax !== undefined ? { max: options.yMax } : {}),
-            ticks: options.tick ? { callback: (v: string | number) => valueTick(Number(v)) } : {},
+            ticks: options.tick
+              ? {
+                  callback: (v: string | number, _i: number, ticks: ReadonlyArray<{ value: number }>) =>
+                    valueTick(Number(v), ticks),
+                }
+              : {},
           },
           [valueAxis === 'x' ? 'y' : 'x']: {
             ticks: options.allLabels ? { autoSkip: false } : { autoSkip: true, maxRotation: 0 },
