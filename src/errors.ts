@@ -198,3 +198,15 @@ export class ConfigError extends AcpError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/** Engine trouble that a stale entry may paper over (stale-if-error); user errors are never hidden behind old data. */
+export function isDegradableError(err: unknown): boolean {
+  return (
+    err instanceof EngineThrottledError ||
+    err instanceof EngineUnavailableError ||
+    err instanceof EngineTimeoutError ||
+    err instanceof QueryTimeoutError ||
+    err instanceof QueryCancelledError ||
+    (err instanceof QueryFailedError && !err.isUserError)
+  )
+}

@@ -10,16 +10,7 @@ import type { DecodedEntry } from '../cache/entry-codec.ts'
 import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
-import {
-  BudgetExceededError,
-  EngineThrottledError,
-  EngineTimeoutError,
-  EngineUnavailableError,
-  errorMessage,
-  QueryCancelledError,
-  QueryFailedError,
-  QueryTimeoutError,
-} from '../errors.ts'
+import { BudgetExceededError, EngineTimeoutError, errorMessage, isDegradableError } from '../errors.ts'
 import { Computation } from './computation.ts'
 import { EntryLookup, type Lookup } from './entry-lookup.ts'
 import { ExecutionRegistry } from './execution-registry.ts'
@@ -78,18 +69,6 @@ export interface QueryServiceOptions {
 
 /** How long a 202 answer waits for the computation to record its execution id. */
 const PENDING_ID_WAIT_MS = 2_000
-
-function isDegradableError(err: unknown): boolean {
-  // Engine trouble that a stale entry may paper over; user errors are never hidden behind old data.
-  return (
-    err instanceof EngineThrottledError ||
-    err instanceof EngineUnavailableError ||
-    err instanceof EngineTimeoutError ||
-    err instanceof QueryTimeoutError ||
-    err instanceof QueryCancelledError ||
-    (err instanceof QueryFailedError && !err.isUserError)
-  )
-}
 
 /**
  * The read-through path a request walks, as a thin facade over its parts (docs/architecture.md): resolve
