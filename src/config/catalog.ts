@@ -86,6 +86,25 @@ const querySchema = z.strictObject({
   ranges: z
     .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
     .default([]),
+  /**
+   * Closed windows: a result whose range ends before the newest landed data of its tables, less the late-data grace,
+   * is not going to change until a range invalidation touches it; it is kept fresh `ttlSeconds` instead of the
+   * query's TTL. Needs `ranges` (the entry's span) and the tables' landing events (landing.yaml).
+   */
+  closedWindow: z
+    .strictObject({
+      ttlSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 86_400),
+      lateDataGraceHours: z
+        .number()
+        .min(0)
+        .max(24 * 90)
+        .default(48),
+    })
+    .optional(),
 })
 
 const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
@@ -109,6 +128,8 @@ export interface QueryDef {
   workgroup: string | undefined
   parameters: ParameterDef[]
   ranges: Array<{ from: string; to: string; maxDays: number | undefined }>
+  /** A longer TTL for results of closed windows (see the schema); undefined = every result gets `ttlSeconds`. */
+  closedWindow: { ttlSeconds: number; lateDataGraceHours: number } | undefined
   sql: string
   /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
   sqlHash: string
@@ -246,6 +267,10 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     if (p.from === 'tenant' && (p.default !== undefined || p.required))
       fail(`parameters.${p.name}`, 'a parameter bound to the tenant takes neither a default nor required')
   }
+  if (raw.closedWindow && raw.ranges.length === 0)
+    fail('closedWindow', 'needs a `ranges` item: the span that tells a closed window from an open one')
+  if (raw.closedWindow && raw.closedWindow.ttlSeconds <= raw.ttlSeconds)
+    fail('closedWindow.ttlSeconds', `must be longer than ttlSeconds (${raw.ttlSeconds})`)
   for (const r of raw.ranges) {
     for (const end of [r.from, r.to])
       if (byName.get(end)?.type !== 'date') fail('ranges', `'${end}' must name a date parameter`)
@@ -286,6 +311,7 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     workgroup: raw.workgroup,
     parameters,
     ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
+    closedWindow: raw.closedWindow,
     sql: raw.sql,
     sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
     template,

@@ -11,6 +11,7 @@ import { Leases } from '../cache/lease.ts'
 import type { Catalog } from '../config/catalog.ts'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { BudgetExceededError, EngineTimeoutError, errorMessage, isDegradableError } from '../errors.ts'
+import type { ClosedWindows } from './closed-windows.ts'
 import { Computation } from './computation.ts'
 import { EntryLookup, type Lookup } from './entry-lookup.ts'
 import { ExecutionRegistry } from './execution-registry.ts'
@@ -64,6 +65,8 @@ export interface QueryServiceOptions {
   budgets?: TenantBudgets | undefined
   /** Counts reads, executions and bytes; absent in tests that do not look at them. */
   usage?: UsageRecorder
+  /** Longer freshness for results of closed windows (landed data); absent = off. */
+  closedWindows?: ClosedWindows | undefined
   now?: () => number
 }
 
@@ -115,6 +118,7 @@ export class QueryService {
       errorTtlSeconds: o.errorTtlSeconds,
       usage: o.usage,
       budgets: o.budgets,
+      closedWindows: o.closedWindows,
       now,
     })
     this.registry = new ExecutionRegistry({

@@ -15,6 +15,7 @@ import {
 } from '../cache/entry-codec.ts'
 import { validityOf } from '../cache/generations.ts'
 import { ExecutionGoneError, errorMessage, QueryFailedError, ResultTooLargeError } from '../errors.ts'
+import type { ClosedWindows } from './closed-windows.ts'
 import type { EntryLookup } from './entry-lookup.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import { type BodyLimits, ResultBody } from './result-body.ts'
@@ -45,6 +46,8 @@ export interface ResultWriterOptions {
   /** Charged with what each execution collected for a tenant scanned. */
   budgets?: TenantBudgets | undefined
   usage?: UsageRecorder | undefined
+  /** Longer freshness for results of closed windows; absent = the query's TTL for every result. */
+  closedWindows?: ClosedWindows | undefined
   now: () => number
 }
 
@@ -93,8 +96,11 @@ export class ResultWriter {
     const stats = executionStats(execution, 0)
     const body = new ResultBody('json', this.o.limits, id)
     const source = await this.readInto(body, execution, signal)
+    const freshForMs = this.o.closedWindows
+      ? await this.o.closedWindows.freshForMs(resolved)
+      : def.ttlSeconds * 1000
     const computedAt = this.o.now()
-    const freshUntil = computedAt + def.ttlSeconds * 1000
+    const freshUntil = computedAt + freshForMs
     const staleUntil = freshUntil + def.staleSeconds * 1000
     const encoded = await body.finish({
       query: def.name,
