@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { compileIncremental, type IncrementalDef, incrementalSchema } from './incremental.ts'
 import { coerceParameterValue } from './parameter-values.ts'
 import { readYamlFile } from './yaml-file.ts'
 
@@ -86,6 +87,8 @@ const querySchema = z.strictObject({
   ranges: z
     .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
     .default([]),
+  /** Additive per time bucket: a refresh after a range invalidation recomputes only those buckets (incremental.ts). */
+  incremental: incrementalSchema.optional(),
 })
 
 const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
@@ -109,6 +112,8 @@ export interface QueryDef {
   workgroup: string | undefined
   parameters: ParameterDef[]
   ranges: Array<{ from: string; to: string; maxDays: number | undefined }>
+  /** Declared additive per time bucket: refreshed incrementally (service/incremental-refresh.ts). */
+  incremental?: IncrementalDef
   sql: string
   /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
   sqlHash: string
@@ -270,6 +275,9 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
   }
   for (const p of parameters)
     if (!used.has(p.name)) fail(`parameters.${p.name}`, 'is declared but never used in sql')
+  const incremental =
+    raw.incremental && compileIncremental(raw.incremental, { parameters, range: raw.ranges[0], sql: raw.sql })
+  if (incremental && 'message' in incremental) fail(incremental.field, incremental.message)
   return {
     name,
     description: raw.description,
@@ -286,6 +294,7 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     workgroup: raw.workgroup,
     parameters,
     ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
+    ...(incremental && 'bucket' in incremental ? { incremental } : {}),
     sql: raw.sql,
     sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
     template,
