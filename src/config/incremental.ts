@@ -13,7 +13,9 @@ const name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_cas
  */
 export const incrementalSchema = z.strictObject({
   bucket: name,
-  granularity: z.union([z.enum(BUCKET_UNITS), z.strictObject({ parameter: name })]),
+  granularity: z.union([z.enum(BUCKET_UNITS), z.strictObject({ parameter: name })], {
+    error: `must be ${BUCKET_UNITS.join(', ')} or { parameter: <an enum parameter of those values> }`,
+  }),
 })
 
 /** A validated `incremental` declaration. */
