@@ -94,7 +94,7 @@ export function bucketed(rows: readonly Row[], bucket: string): BucketedRow[] {
   let previous = Number.NEGATIVE_INFINITY
   return rows.map((row) => {
     const bucketMs = bucketMsOf(row[bucket])
-    if (bucketMs <= previous) throw new SpliceError(`rows are not one per bucket in ascending order`)
+    if (bucketMs <= previous) throw new SpliceError('rows are not one per bucket in ascending order')
     previous = bucketMs
     return { bucketMs, row }
   })
