@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { executionStats } from '../../src/athena/athena-runner.ts'
 import { ResultReader } from '../../src/athena/result-reader.ts'
-import { type DecodedEntry, plainBody } from '../../src/cache/entry-codec.ts'
+import { type DecodedEntry, encodeEntry, plainBody } from '../../src/cache/entry-codec.ts'
 import { overlaps } from '../../src/cache/generations.ts'
 import { parseCatalog } from '../../src/config/catalog.ts'
 import { bindQuery, type CanonicalParams } from '../../src/service/parameters.ts'
@@ -526,6 +526,16 @@ describe('incremental refresh (real Redis, local Athena)', () => {
     const meta = metaOf(after)
     expect(meta.refresh).toBeUndefined()
     expect(meta.dataScannedBytes).toBe((await direct(resolved)).scanned)
+  })
+
+  it('an entry whose stored body is not a result refreshes in full', async () => {
+    const resolved = analytics('day', '2024-02-01', '2024-02-20')
+    const { gzipBody: _gzip, etag: _etag, plainLength: _length, ...header } = await compute(resolved)
+    await s.deps.store.set(resolved.key, encodeEntry(header, Buffer.from('{"not":"a result"}')), 60_000)
+    await invalidate({ query: 'analytics', range: { start: '2024-02-05', end: '2024-02-06' } })
+    const after = await refresh(resolved)
+    expect(metaOf(after).refresh).toBeUndefined()
+    expect(rowsPart(text(after))).toBe(rowsPart((await direct(resolved)).body))
   })
 
   it('an entry whose kept rows would be older than the TTL refreshes in full', async () => {
