@@ -155,6 +155,21 @@ export class Leases {
     return ok
   }
 
+  /**
+   * Extends a held lease for a run of `runTtlMs` without recording an execution: work that is not one execution (an
+   * incremental refresh's partial queries) must not be attached to, and others wait for its entry instead.
+   */
+  async hold(lease: HeldLease): Promise<boolean> {
+    const current = parse(lease.value)
+    if (!current) return false
+    const next = Buffer.from(
+      JSON.stringify({ ...current, until: Date.now() + this.options.runTtlMs } satisfies LeaseValue),
+    )
+    const ok = await this.store.replaceIfEquals(lease.key, lease.value, next, this.options.runTtlMs)
+    if (ok) lease.value = next
+    return ok
+  }
+
   /** Releases a held lease (only if it is still ours). */
   async release(lease: HeldLease): Promise<void> {
     await this.store.deleteIfEquals(lease.key, lease.value)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { compileIncremental, type IncrementalDef, incrementalSchema } from './incremental.ts'
 import { coerceParameterValue } from './parameter-values.ts'
 import { readYamlFile } from './yaml-file.ts'
 
@@ -105,6 +106,8 @@ const querySchema = z.strictObject({
         .default(48),
     })
     .optional(),
+  /** Additive per time bucket: a refresh after a range invalidation recomputes only those buckets (incremental.ts). */
+  incremental: incrementalSchema.optional(),
 })
 
 const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
@@ -130,6 +133,8 @@ export interface QueryDef {
   ranges: Array<{ from: string; to: string; maxDays: number | undefined }>
   /** A longer TTL for results of closed windows (see the schema); undefined = every result gets `ttlSeconds`. */
   closedWindow: { ttlSeconds: number; lateDataGraceHours: number } | undefined
+  /** Declared additive per time bucket: refreshed incrementally (service/incremental-refresh.ts). */
+  incremental?: IncrementalDef
   sql: string
   /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
   sqlHash: string
@@ -295,6 +300,9 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
   }
   for (const p of parameters)
     if (!used.has(p.name)) fail(`parameters.${p.name}`, 'is declared but never used in sql')
+  const incremental =
+    raw.incremental && compileIncremental(raw.incremental, { parameters, range: raw.ranges[0], sql: raw.sql })
+  if (incremental && 'message' in incremental) fail(incremental.field, incremental.message)
   return {
     name,
     description: raw.description,
@@ -312,6 +320,7 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     parameters,
     ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
     closedWindow: raw.closedWindow,
+    ...(incremental && 'bucket' in incremental ? { incremental } : {}),
     sql: raw.sql,
     sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
     template,

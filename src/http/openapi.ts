@@ -169,6 +169,27 @@ export function buildOpenApi(
                 dataScannedBytes: { type: 'integer' },
                 computedAt: { type: 'string', format: 'date-time' },
                 expiresAt: { type: 'string', format: 'date-time' },
+                refresh: {
+                  type: 'object',
+                  description:
+                    'Only in a result spliced by an incremental refresh: the date spans it recomputed (the rest kept ' +
+                    'from the cached result) and their executions; dataScannedBytes is what they scanned',
+                  properties: {
+                    kind: { type: 'string', enum: ['incremental'] },
+                    spans: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          start: { type: 'string', format: 'date' },
+                          end: { type: 'string', format: 'date' },
+                        },
+                      },
+                    },
+                    queryExecutionIds: { type: 'array', items: { type: 'string' } },
+                    baseComputedAt: { type: 'string', format: 'date-time' },
+                  },
+                },
               },
             },
           },

@@ -338,7 +338,7 @@ export class Prewarmer {
           return finish({ ...item, action: 'skipped', reason: 'deadline' })
         started++
         const t0 = Date.now()
-        const computed = await service.computeShared(resolved, known)
+        const computed = await service.computeShared(resolved, known, entry ?? undefined)
         scanned += computed.dataScannedBytes
         return finish({
           ...item,

@@ -12,6 +12,7 @@ import type { QueryDef } from '../config/catalog.ts'
 import { ExecutionGoneError, errorMessage, QueryTimeoutError } from '../errors.ts'
 import type { EntryLookup } from './entry-lookup.ts'
 import type { ExecutionRegistry } from './execution-registry.ts'
+import type { IncrementalRefresh } from './incremental-refresh.ts'
 import { bindQuery } from './parameters.ts'
 import type { BackgroundMode, ResolvedQuery } from './read-result.ts'
 import type { ResultWriter } from './result-writer.ts'
@@ -39,6 +40,8 @@ export interface ComputationOptions {
   queryTimeoutMs: number
   background: BackgroundMode
   usage?: UsageRecorder | undefined
+  /** Refreshes of entries of queries declared additive per time bucket; absent: every refresh is a full one. */
+  incremental?: IncrementalRefresh | undefined
   now: () => number
 }
 
@@ -55,12 +58,17 @@ export class Computation {
   /**
    * Computes a key's entry, sharing the work with concurrent callers in this process (and, via the lease, others)
    * that started from the same invalidations: `known` is the newest invalidation stamp the caller saw, and a
-   * computation that started before it is not joined, since its result predates the invalidation.
+   * computation that started before it is not joined, since its result predates the invalidation. `previous`: the
+   * entry this computation refreshes (a stale read's, a prewarm's), which an incremental refresh splices into.
    */
-  computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  computeShared(
+    resolved: ResolvedQuery,
+    known: number,
+    previous?: DecodedEntry | null,
+  ): Promise<DecodedEntry> {
     const existing = this.inflight.get(resolved.key)
     if (existing && existing.known >= known) return existing.run
-    const flight: Inflight = { run: this.bounded(resolved, known), known }
+    const flight: Inflight = { run: this.bounded(resolved, known, previous ?? null), known }
     flight.run = flight.run.finally(() => {
       if (this.inflight.get(resolved.key) === flight) this.inflight.delete(resolved.key)
     })
@@ -79,11 +87,11 @@ export class Computation {
    * on in the background; with `detach` (Lambda, where nothing runs after the response) it only starts the query and
    * records it in the lease, and whichever read or prewarm run next finds it SUCCEEDED collects the result.
    */
-  async refresh(resolved: ResolvedQuery, known: number): Promise<void> {
+  async refresh(resolved: ResolvedQuery, known: number, previous?: DecodedEntry): Promise<void> {
     const existing = this.inflight.get(resolved.key)
     if (existing && existing.known >= known) return
     if (this.o.background === 'continue') {
-      this.computeShared(resolved, known).catch((err: unknown) =>
+      this.computeShared(resolved, known, previous).catch((err: unknown) =>
         this.o.logger.warn(
           { err: errorMessage(err), key: resolved.key },
           'background refresh failed; stale entry kept',
@@ -173,14 +181,18 @@ export class Computation {
    * SDK calls in flight are aborted, the query is stopped, and the callers get a QueryTimeoutError even while a call
    * that takes no signal (the result fetch) is still running down its own request timeout.
    */
-  private async bounded(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  private async bounded(
+    resolved: ResolvedQuery,
+    known: number,
+    previous: DecodedEntry | null,
+  ): Promise<DecodedEntry> {
     const abort = new AbortController()
     const timer = setTimeout(
       () => abort.abort(new QueryTimeoutError(undefined, this.o.queryTimeoutMs)),
       this.o.queryTimeoutMs,
     )
     try {
-      return await untilAborted(this.produce(resolved, known, abort.signal), abort.signal)
+      return await untilAborted(this.produce(resolved, known, abort.signal, previous), abort.signal)
     } finally {
       clearTimeout(timer)
     }
@@ -190,16 +202,21 @@ export class Computation {
    * One computation across processes. An execution the engine no longer knows (it restarted) is gone, not failed:
    * its lease has been cleared by then, and the computation starts over once, with a new execution.
    */
-  private async produce(resolved: ResolvedQuery, known: number, signal: AbortSignal): Promise<DecodedEntry> {
+  private async produce(
+    resolved: ResolvedQuery,
+    known: number,
+    signal: AbortSignal,
+    previous: DecodedEntry | null,
+  ): Promise<DecodedEntry> {
     try {
-      return await this.produceOnce(resolved, known, signal)
+      return await this.produceOnce(resolved, known, signal, previous)
     } catch (err) {
       if (!(err instanceof ExecutionGoneError) || signal.aborted) throw err
       this.o.logger.warn(
         { err: errorMessage(err), key: resolved.key },
         'execution gone from the engine; computing anew',
       )
-      return this.produceOnce(resolved, known, signal)
+      return this.produceOnce(resolved, known, signal, previous)
     }
   }
 
@@ -208,6 +225,7 @@ export class Computation {
     resolved: ResolvedQuery,
     known: number,
     signal: AbortSignal,
+    previous: DecodedEntry | null,
   ): Promise<DecodedEntry> {
     const { leases, keys, lookup } = this.o
     const leaseKey = keys.lease(resolved.key)
@@ -221,12 +239,12 @@ export class Computation {
         // No shared store: coalescing stays in-process, and the query still runs once per process.
         return this.runAndCollect(resolved, null, known, signal)
       }
-      if (taken.acquired) return this.runAndCollect(resolved, taken.lease, known, signal)
+      if (taken.acquired) return this.runHeld(resolved, taken.lease, known, signal, previous)
       const holderKnown = taken.holder?.known ?? 0
       if (taken.raw && holderKnown < known) {
         // The holder's computation predates an invalidation this read knows of: its result is outdated.
         const lease = await leases.takeOver(leaseKey, taken.raw, known)
-        if (lease) return this.runAndCollect(resolved, lease, known, signal)
+        if (lease) return this.runHeld(resolved, lease, known, signal, previous)
         continue
       }
       const id = taken.holder?.executionId
@@ -252,6 +270,32 @@ export class Computation {
       if (signal.aborted || Date.now() > giveUpAt)
         throw new QueryTimeoutError(undefined, this.o.queryTimeoutMs)
     }
+  }
+
+  /**
+   * With the lease held: an incremental refresh of `previous` when its query and the invalidations since allow one,
+   * else (or when it fails) the full query under the same lease.
+   */
+  private async runHeld(
+    resolved: ResolvedQuery,
+    lease: HeldLease,
+    known: number,
+    signal: AbortSignal,
+    previous: DecodedEntry | null,
+  ): Promise<DecodedEntry> {
+    if (previous && this.o.incremental) {
+      const spliced = await this.o.incremental
+        .refresh(resolved, previous, lease, known, signal)
+        .catch(async (err: unknown) => {
+          await this.o.leases.release(lease).catch(() => {})
+          throw err
+        })
+      if (spliced) {
+        await this.o.leases.release(lease).catch(() => {})
+        return spliced
+      }
+    }
+    return this.runAndCollect(resolved, lease, known, signal)
   }
 
   private async runAndCollect(

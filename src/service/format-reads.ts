@@ -19,8 +19,9 @@ export interface FormatReadsOptions {
  * Reads in another body format (CSV, NDJSON). Such an entry is derived from the JSON entry of the same read, never
  * computed on its own: the JSON read decides (hit, stale and refresh, miss, 202, stale-if-error) and the format entry
  * follows it. A format entry is served while it was rendered from the execution the JSON entry holds; otherwise it
- * is rendered again from that execution's result — a GetObject of the result file, not a query — once per process
- * however many requests ask at the same time, and stored with the JSON entry's times and stamp.
+ * is rendered again from that execution's result — a GetObject of the result file, not a query; from the JSON
+ * entry's rows when it was spliced by an incremental refresh — once per process however many requests ask at the same
+ * time, and stored with the JSON entry's times and stamp.
  */
 export class FormatReads {
   /** Renderings in flight, by format key and execution: bounded by the work in flight, emptied as it settles. */

@@ -16,6 +16,7 @@ import { Computation } from './computation.ts'
 import { EntryLookup, type Lookup } from './entry-lookup.ts'
 import { ExecutionRegistry } from './execution-registry.ts'
 import { FormatReads } from './format-reads.ts'
+import { IncrementalRefresh } from './incremental-refresh.ts'
 import type { RawParams } from './parameters.ts'
 import {
   type BackgroundMode,
@@ -33,14 +34,7 @@ import type { RuntimeHistory } from './runtime-history.ts'
 import type { TenantBudgets } from './tenant-budgets.ts'
 import type { UsageRecorder } from './usage.ts'
 
-export type {
-  BackgroundMode,
-  CacheOutcome,
-  PendingResult,
-  ReadOutcome,
-  ReadResult,
-  ResolvedQuery,
-} from './read-result.ts'
+export type { BackgroundMode, PendingResult, ReadOutcome, ReadResult, ResolvedQuery } from './read-result.ts'
 
 export interface QueryServiceOptions {
   catalog: Catalog
@@ -145,6 +139,7 @@ export class QueryService {
       queryTimeoutMs: o.queryTimeoutMs,
       background: o.background,
       usage: o.usage,
+      incremental: new IncrementalRefresh({ ...o, writer, leases, now }),
       now,
     })
     this.formats = new FormatReads({
@@ -238,10 +233,10 @@ export class QueryService {
     return this.lookup.lookup(resolved, { skipL1: true })
   }
 
-  /** Computes a read's entry now, shared with any computation of the same key (prewarm); within the tenant's budget. */
-  async computeShared(resolved: ResolvedQuery, known: number): Promise<DecodedEntry> {
+  /** A read's entry computed now, shared (prewarm), within budget; `stale`: the entry it refreshes, if any. */
+  async computeShared(resolved: ResolvedQuery, known: number, stale?: DecodedEntry): Promise<DecodedEntry> {
     await this.o.budgets?.check(resolved.tenant)
-    return this.computation.computeShared(resolved, known)
+    return this.computation.computeShared(resolved, known, stale)
   }
 
   /** True when the read's tenant has spent its scan budget for today (no query may start for it). */
@@ -276,7 +271,8 @@ export class QueryService {
     const t0 = performance.now()
     // The whole request, the lookup and the start of a query included, answers by this time (wall clock, as timers).
     const deadlineAt = Date.now() + this.o.syncDeadlineMs
-    const { entry, unusable, known } = await this.lookup.lookup(resolved)
+    const found = await this.lookup.lookup(resolved)
+    const { entry, unusable, known } = found
     const cacheMs = performance.now() - t0
     const { def } = resolved
     const now = this.now()
@@ -284,7 +280,7 @@ export class QueryService {
     if (action.kind === 'serve' && entry) return entryResult(resolved, entry, 'HIT', { cacheMs })
     if (action.kind === 'serve-stale-and-refresh' && entry) {
       // Over its budget a tenant is served what it has; the refresh waits for tomorrow's budget.
-      if (!(await this.overBudget(resolved))) await this.refreshWithin(resolved, known, deadlineAt)
+      if (!(await this.overBudget(resolved))) await this.refreshWithin(resolved, found, deadlineAt)
       return entryResult(resolved, entry, 'STALE', { cacheMs })
     }
     if (await this.overBudget(resolved)) {
@@ -355,8 +351,8 @@ export class QueryService {
    * with `detach` it starts the query before the response (Lambda runs nothing after it), and a start that hangs must
    * not hold the stale answer past the deadline.
    */
-  private async refreshWithin(resolved: ResolvedQuery, known: number, deadlineAt: number): Promise<void> {
-    const refreshing = this.computation.refresh(resolved, known)
+  private async refreshWithin(resolved: ResolvedQuery, stale: Lookup, deadlineAt: number): Promise<void> {
+    const refreshing = this.computation.refresh(resolved, stale.known, stale.entry ?? undefined)
     if (this.o.background === 'continue') return refreshing
     const timeout = new AbortController()
     await Promise.race([refreshing, sleep(deadlineAt - Date.now(), timeout.signal)]).finally(() =>

@@ -23,6 +23,8 @@ export interface ResultMeta {
   dataScannedBytes: number
   computedAt: string
   expiresAt: string
+  /** Only in a result spliced by an incremental refresh (incremental-refresh.ts): what it recomputed. */
+  refresh?: JsonValue
 }
 
 export interface BodyLimits {
@@ -52,6 +54,7 @@ export class ResultBody implements RowSink {
   private encoder: BodyEncoder
   private rowCount = 0
   private writeRow: (values: CsvRecord) => void = () => {}
+  private writeTyped: (row: Readonly<Record<string, JsonValue>>) => void = () => {}
 
   constructor(
     readonly format: ResultFormat,
@@ -80,11 +83,14 @@ export class ResultBody implements RowSink {
         encoder.write(`{"columns":${JSON.stringify(columns)},"rows":[`)
         this.writeRow = (values) =>
           encoder.write(this.rowCount === 0 ? rowJson(values) : `,${rowJson(values)}`)
+        this.writeTyped = (row) =>
+          encoder.write(this.rowCount === 0 ? JSON.stringify(row) : `,${JSON.stringify(row)}`)
         return
       }
       case 'ndjson': {
         const rowJson = createJsonRowWriter(columns)
         this.writeRow = (values) => encoder.write(`${rowJson(values)}\n`)
+        this.writeTyped = (row) => encoder.write(`${JSON.stringify(row)}\n`)
         return
       }
       case 'csv': {
@@ -97,20 +103,36 @@ export class ResultBody implements RowSink {
               (i === 0 ? '' : ',') + csvField((convert[i] as (t: string | undefined) => JsonValue)(values[i]))
           encoder.write(`${line}\r\n`)
         }
+        this.writeTyped = (row) =>
+          encoder.write(`${columns.map((c) => csvField(row[c.name] ?? null)).join(',')}\r\n`)
         return
       }
     }
   }
 
   row(values: CsvRecord): void {
+    this.checkRows()
+    this.writeRow(values)
+    this.rowCount++
+  }
+
+  /**
+   * A row already typed, as a JSON body's `rows` hold it (a spliced result, or a format rendered from one): the same
+   * text in every format as the row's Athena values give, since the JSON body is `JSON.stringify` of these objects.
+   */
+  typedRow(row: Readonly<Record<string, JsonValue>>): void {
+    this.checkRows()
+    this.writeTyped(row)
+    this.rowCount++
+  }
+
+  private checkRows(): void {
     if (this.rowCount >= this.limits.maxRows)
       throw new ResultTooLargeError(
         `The result has more than ${this.limits.maxRows} rows (MAX_RESULT_ROWS): narrow the parameters (a shorter date range), or raise MAX_RESULT_ROWS`,
         { rows: this.limits.maxRows },
         this.queryExecutionId,
       )
-    this.writeRow(values)
-    this.rowCount++
   }
 
   settle(): Promise<void> {
@@ -126,7 +148,7 @@ export class ResultBody implements RowSink {
   /** Ends the body; `meta` (JSON only) is written after the rows, with the row count filled in. */
   finish(meta: Omit<ResultMeta, 'rowCount'>): Promise<EncodedBody> {
     if (this.format === 'json') {
-      const { query, parameters, queryExecutionId, dataScannedBytes, computedAt, expiresAt } = meta
+      const { query, parameters, queryExecutionId, dataScannedBytes, computedAt, expiresAt, refresh } = meta
       const full: ResultMeta = {
         query,
         parameters,
@@ -135,6 +157,7 @@ export class ResultBody implements RowSink {
         dataScannedBytes,
         computedAt,
         expiresAt,
+        ...(refresh !== undefined ? { refresh } : {}),
       }
       this.encoder.write(`],"meta":${JSON.stringify(full)}}`)
     }

@@ -20,6 +20,7 @@ import type { EntryLookup } from './entry-lookup.ts'
 import type { ResolvedQuery } from './read-result.ts'
 import { type BodyLimits, ResultBody } from './result-body.ts'
 import type { RuntimeHistory } from './runtime-history.ts'
+import { isSplicedId, renderFromRows, type SplicedResult, writeRows } from './spliced-rows.ts'
 import type { TenantBudgets } from './tenant-budgets.ts'
 import type { UsageRecorder } from './usage.ts'
 
@@ -96,9 +97,7 @@ export class ResultWriter {
     const stats = executionStats(execution, 0)
     const body = new ResultBody('json', this.o.limits, id)
     const source = await this.readInto(body, execution, signal)
-    const freshForMs = this.o.closedWindows
-      ? await this.o.closedWindows.freshForMs(resolved)
-      : def.ttlSeconds * 1000
+    const freshForMs = await this.freshForMs(resolved)
     const computedAt = this.o.now()
     const freshUntil = computedAt + freshForMs
     const staleUntil = freshUntil + def.staleSeconds * 1000
@@ -188,13 +187,10 @@ export class ResultWriter {
     signal?: AbortSignal,
   ): Promise<DecodedEntry> {
     const id = json.queryExecutionId
-    const execution = await this.o.runner.describe(id, signal)
-    if (execution.Status?.State !== 'SUCCEEDED')
-      throw new ExecutionGoneError(id, {
-        cause: new Error(`execution ${id} is ${execution.Status?.State ?? 'in no state'}`),
-      })
+    // A spliced result has no execution that holds its rows: its format is rendered from its JSON rows.
+    const execution = isSplicedId(id) ? undefined : await this.succeeded(id, signal)
     const body = new ResultBody(resolved.format, this.o.limits, id)
-    const source = await this.readInto(body, execution, signal)
+    const source = execution ? await this.readInto(body, execution, signal) : await renderFromRows(body, json)
     const encoded = await body.finish({
       query: resolved.def.name,
       parameters: null,
@@ -237,6 +233,63 @@ export class ResultWriter {
       'result rendered',
     )
     return decodeEntry(buf)
+  }
+
+  /** The execution, which must have SUCCEEDED (its result file is what a format is rendered from). */
+  private async succeeded(id: string, signal?: AbortSignal): Promise<QueryExecution> {
+    const execution = await this.o.runner.describe(id, signal)
+    if (execution.Status?.State !== 'SUCCEEDED')
+      throw new ExecutionGoneError(id, {
+        cause: new Error(`execution ${id} is ${execution.Status?.State ?? 'in no state'}`),
+      })
+    return execution
+  }
+
+  /** How long a result computed now stays fresh: longer for a closed window (closed-windows.ts). */
+  private freshForMs(resolved: ResolvedQuery): Promise<number> {
+    return this.o.closedWindows
+      ? this.o.closedWindows.freshForMs(resolved)
+      : Promise.resolve(resolved.def.ttlSeconds * 1000)
+  }
+
+  /**
+   * Stores a result spliced by an incremental refresh (incremental-refresh.ts) as collectFinished stores a computed
+   * one: the same body writer (ETag, gzip, meta), the same times, and stored only where nothing is when an
+   * invalidation came after the stamps it was planned from (`known`). `dataScannedBytes` is what the refresh scanned.
+   */
+  async storeSpliced(resolved: ResolvedQuery, splice: SplicedResult, known: number): Promise<DecodedEntry> {
+    const { store, lookup } = this.o
+    const { def, params, key } = resolved
+    const id = splice.queryExecutionId
+    const body = new ResultBody('json', this.o.limits, id)
+    await writeRows(body, splice).catch(discarding(body))
+    const freshForMs = await this.freshForMs(resolved)
+    const computedAt = this.o.now()
+    const freshUntil = computedAt + freshForMs
+    const staleUntil = freshUntil + def.staleSeconds * 1000
+    const { dataScannedBytes, engineMs } = splice
+    const encoded = await body.finish({
+      query: def.name,
+      parameters: JSON.parse(canonicalJson(params)) as JsonValue,
+      queryExecutionId: id,
+      dataScannedBytes,
+      computedAt: new Date(computedAt).toISOString(),
+      expiresAt: new Date(freshUntil).toISOString(),
+      refresh: splice.refresh,
+    })
+    const header = { computedAt, freshUntil, staleUntil, dataScannedBytes, engineMs, rowCount: body.rows }
+    const buf = encodeEntryParts({ kind: 'result', ...header, queryExecutionId: id, known }, encoded)
+    const generations = await lookup.generations(resolved)
+    const ttlMs = staleUntil - computedAt + def.staleIfErrorSeconds * 1000
+    const outdated = validityOf(known, generations) !== 'valid'
+    await (outdated ? store.setIfAbsent(key, buf, ttlMs) : store.set(key, buf, ttlMs)).catch(
+      (err: unknown) => {
+        this.o.logger.warn({ err: errorMessage(err), key }, 'cache write failed; result served uncached')
+      },
+    )
+    const entry = decodeEntry(buf)
+    if (!outdated) lookup.remember(key, entry, generations.latest)
+    return entry
   }
 
   /**
@@ -284,6 +337,14 @@ function executionOf(err: unknown): string | undefined {
   if (err instanceof QueryFailedError) return err.details.queryExecutionId
   return err instanceof ResultTooLargeError ? err.queryExecutionId : undefined
 }
+
+/** Frees a body's memory when writing it failed, and fails on. */
+const discarding =
+  (body: ResultBody) =>
+  (err: unknown): never => {
+    body.discard()
+    throw err
+  }
 
 function parseJson(text: string): unknown {
   try {

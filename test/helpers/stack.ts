@@ -31,11 +31,13 @@ export async function startStack(
     background?: 'continue' | 'detach'
     /** Wraps the real store, e.g. in a ChaosCacheStore. */
     wrapStore?: (store: CacheStore) => CacheStore
+    /** The data the local Athena serves (default: the shared test data set, which must not be changed). */
+    dataDir?: string
   } = {},
 ): Promise<Stack> {
   const redis = await testRedis()
   const local = await startLocalAthena({
-    dataDir: inject('dataDir'),
+    dataDir: options.dataDir ?? inject('dataDir'),
     port: 0,
     minQueryMs: options.minQueryMs ?? 0,
   })
