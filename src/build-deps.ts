@@ -285,6 +285,17 @@ export async function buildDeps(
     logger,
     tenants: { defs: config.tenants, budgets },
     invalidationLog: new InvalidationLog({ counters: guardedCounters, keys, logger }),
+    // The window of a burst of landed files: waited out in the invocation on Lambda, on a timer on a server.
+    landing: {
+      settings: config.landing,
+      catalog,
+      database: config.athena.database,
+      store,
+      counters: guardedCounters,
+      keys,
+      logger,
+      wait: options.background === 'detach' ? 'inline' : 'background',
+    },
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
@@ -318,6 +329,7 @@ export async function buildDeps(
     keys,
     redis,
     async close() {
+      await operations.close()
       accessLog?.flush()
       series.close()
       await telemetry.flush()

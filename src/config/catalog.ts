@@ -86,6 +86,8 @@ const querySchema = z.strictObject({
   ranges: z
     .array(z.strictObject({ from: identifier, to: identifier, maxDays: z.number().int().min(1).optional() }))
     .default([]),
+  /** The tables the SQL reads (landing.yaml: data landing in one invalidates the query); absent: any table. */
+  tables: z.array(identifier).min(1).max(32).optional(),
 })
 
 const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
@@ -109,6 +111,8 @@ export interface QueryDef {
   workgroup: string | undefined
   parameters: ParameterDef[]
   ranges: Array<{ from: string; to: string; maxDays: number | undefined }>
+  /** The tables the SQL reads; undefined: not declared, so data landing in any table reaches the query. */
+  tables: string[] | undefined
   sql: string
   /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
   sqlHash: string
@@ -286,6 +290,7 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     workgroup: raw.workgroup,
     parameters,
     ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
+    tables: raw.tables ? [...new Set(raw.tables)] : undefined,
     sql: raw.sql,
     sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
     template,
