@@ -43,7 +43,7 @@ const fileSchema = z.strictObject({
   /** Whether the invalidated entries of the prewarm set are refreshed right after. */
   rewarm: z.boolean().default(true),
   tables: z
-    .record(tableName, tableSchema)
+    .record(z.string(), tableSchema)
     .refine((t) => Object.keys(t).length > 0, 'name at least one table'),
 })
 
@@ -90,6 +90,11 @@ export function parseLandingSettings(doc: unknown, file: string): LandingSetting
   }
   const tables = new Map<string, LandingTable>()
   for (const [name, raw] of Object.entries(parsed.data.tables)) {
+    const named = tableName.safeParse(name)
+    if (!named.success)
+      throw new ConfigError(
+        `${file}: tables.${name}: ${named.error.issues[0]?.message ?? 'not a table name'}`,
+      )
     const { key, granularity, hourKey } = raw.partition
     const columns = raw.partition.columns ?? (granularity === 'hour' ? [key, hourKey] : [key])
     const needed = granularity === 'hour' ? [key, hourKey] : [key]

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
+import { CircuitBreaker } from '../../src/cache/circuit-breaker.ts'
 import type { CounterStore } from '../../src/cache/counter-store.ts'
 import {
   appendRangeRecord,
@@ -16,7 +17,6 @@ import {
   stampWrite,
   validityOf,
 } from '../../src/cache/generations.ts'
-import { CircuitBreaker } from '../../src/cache/circuit-breaker.ts'
 import { GuardedCacheStore, GuardedCounterStore } from '../../src/cache/guarded-cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { MemoryCounterStore } from '../../src/cache/memory-counter-store.ts'
