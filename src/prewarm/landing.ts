@@ -163,6 +163,24 @@ export class Landing {
     return { status: 'flushed', table, spans: texts, ...flushed }
   }
 
+  /**
+   * Flushes what a dead owner left when no event came after it: every table of landing.yaml whose window is closed
+   * but whose spans are pending, each under a window of its own (so a live owner is never overtaken), without the
+   * rewarm. Scheduled prewarms run it first, and then refresh what it invalidated. Resolves to the tables flushed.
+   */
+  async sweep(): Promise<string[]> {
+    const { settings, store, keys } = this.o
+    const flushed: string[] = []
+    for (const table of settings?.tables.keys() ?? []) {
+      const token = randomUUID()
+      if (!(await store.setIfAbsent(keys.landingWindow(table), Buffer.from(token), WINDOW_GRACE_MS))) continue
+      const { invalidation } = await this.flush(table, token, false)
+      if (invalidation) flushed.push(table)
+    }
+    if (flushed.length > 0) this.o.logger.warn({ tables: flushed }, 'landed data left pending invalidated')
+    return flushed
+  }
+
   /** The end of the newest partition that landed in `table` (any process), or null when none has. */
   async landedUntil(table: string): Promise<Date | null> {
     const { until } = await this.o.counters.getCounters(this.o.keys.landed(table))

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { ScheduleDef } from '../config/schedules.ts'
 import type { Tenants } from '../config/tenants.ts'
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
+import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../errors.ts'
 import {
   type InvalidateRequest,
   type InvalidationResult,
@@ -212,6 +212,12 @@ export class Operations {
       )
     }
     const scheduledTime = request.scheduledTime ? parseScheduledTime(request.scheduledTime) : undefined
+    // Spans of landed data whose window's owner died before flushing, should no later event have flushed them: this
+    // run then refreshes what they invalidate.
+    if (request.trigger === 'schedule' || request.trigger === 'in-process')
+      await this.landing?.sweep().catch((err: unknown) => {
+        this.o.logger.warn({ err: errorMessage(err) }, 'pending landed data not swept')
+      })
     const report = await this.o.prewarmer.run({
       trigger: request.trigger,
       ...(schedule ? { schedule } : {}),

@@ -5,6 +5,7 @@ import { copyFile, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CacheKeys } from '../../src/cache/cache-key.ts'
 import { glueTableChange, s3ObjectCreated } from '../helpers/landing-events.ts'
 import { waitUntil } from '../helpers/processes.ts'
 import { type Stack, startStack } from '../helpers/stack.ts'
@@ -147,6 +148,33 @@ tables:
     expect(r.status).toBe(404)
     expect(r.body.detail).toMatch(/landing\.yaml/)
     expect(await bare.deps.operations.landedUntil('analytics')).toBeNull()
+  })
+
+  it('a scheduled prewarm first flushes spans a dead owner left pending, and leaves a live owner’s alone', async () => {
+    const keys = new CacheKeys(s.redis.prefix)
+    const pending = keys.landingPending('analytics')
+    const window = keys.landingWindow('analytics')
+    const feb10 = Date.UTC(2024, 1, 10)
+    const logged = (await invalidations()).length
+    // A live owner holds the window: its spans are its to flush.
+    await s.redis.redis.set(window, 'a-live-owner', 'PX', 60_000)
+    await s.redis.redis.sadd(pending, `${feb10},${feb10 + 86_400_000}`)
+    await s.deps.operations.prewarm({ trigger: 'schedule' })
+    expect(await invalidations()).toHaveLength(logged)
+    expect(await s.redis.redis.scard(pending)).toBe(1)
+    // Its owner died (the window expired) and no event came since: the next scheduled run flushes them.
+    await s.redis.redis.del(window)
+    const report = await s.deps.operations.prewarm({ trigger: 'schedule' })
+    expect(report.status).toBe('completed')
+    const log = await invalidations()
+    expect(log).toHaveLength(logged + 1)
+    expect(log[0]).toMatchObject({
+      scope: 'landing',
+      table: 'analytics',
+      range: { start: '2024-02-10', end: '2024-02-11' },
+      rewarm: null,
+    })
+    expect(await s.redis.redis.exists(pending, window)).toBe(0)
   })
 
   it('closing the server flushes an open window at once, without the rewarm', async () => {
