@@ -295,6 +295,7 @@ export async function buildDeps(
       keys,
       logger,
       wait: options.background === 'detach' ? 'inline' : 'background',
+      requestBudgetMs: config.query.syncDeadlineMs,
     },
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined

@@ -64,6 +64,11 @@ export interface LandingOptions {
    * invocation and invalidates the burst before answering. `background` (Node): it answers at once and a timer does.
    */
   wait: 'inline' | 'background'
+  /**
+   * Inline, for a call that brings no invocation's remaining time (POST /admin/events on Lambda): how long it may
+   * take (SYNC_DEADLINE_MS, inside API Gateway's timeout). The window's wait and the rewarm fit in it.
+   */
+  requestBudgetMs: number
   /** Invalidates and rewarms (Operations.invalidateLanded). */
   flush: (request: LandedInvalidation, remainingMs?: () => number) => Promise<InvalidationReport>
 }
@@ -114,8 +119,10 @@ export class Landing {
   constructor(private readonly o: LandingOptions) {}
 
   /** Handles one landing event; throws NotFoundError when there is no landing.yaml. */
-  async handle(event: LandingEvent, remainingMs?: () => number): Promise<LandingResult> {
+  async handle(event: LandingEvent, invocationMs?: () => number): Promise<LandingResult> {
     const { settings, logger, keys, counters } = this.o
+    const answerBy = Date.now() + this.o.requestBudgetMs
+    const remainingMs = invocationMs ?? (() => answerBy - Date.now())
     if (!settings)
       throw new NotFoundError(
         'Landing events are not configured: CONFIG_DIR has no landing.yaml naming where tables land',
@@ -203,9 +210,9 @@ export class Landing {
   }
 
   /** The window's wait: debounceSeconds, and on Lambda no longer than the invocation can afford. */
-  private waitMs(remainingMs: (() => number) | undefined): number {
+  private waitMs(remainingMs: () => number): number {
     const debounceMs = this.o.settings?.debounceMs ?? 0
-    if (this.o.wait === 'background' || !remainingMs) return debounceMs
+    if (this.o.wait === 'background') return debounceMs
     return Math.max(0, Math.min(debounceMs, remainingMs() - FLUSH_RESERVE_MS))
   }
 

@@ -143,6 +143,32 @@ tables:
     ).toBe(403)
   })
 
+  it('in a Lambda’s app (nothing runs after an answer) a request waits the window out within SYNC_DEADLINE_MS', async () => {
+    const dir = await configDir({
+      'landing.yaml': 'debounceSeconds: 30\ntables:\n  analytics:\n    prefix: analytics/\n',
+    })
+    const lambda = await startStack({
+      env: { CONFIG_DIR: dir, ADMIN_API_KEYS: ADMIN, SYNC_DEADLINE_MS: '22000' },
+      background: 'detach',
+    })
+    try {
+      const t0 = Date.now()
+      const r = await post(lambda, s3ObjectCreated(BUCKET, 'analytics/dt=2024-03-03/part-0.parquet'))
+      const tookMs = Date.now() - t0
+      expect(r.status).toBe(200)
+      expect(r.body).toMatchObject({
+        status: 'flushed',
+        flushed: [{ start: '2024-03-03', end: '2024-03-04' }],
+        invalidation: { scope: 'landing', range: { start: '2024-03-03', end: '2024-03-04' } },
+      })
+      // 22 s less the 20 s kept for the invalidation and the rewarm: a 2 s window, not 30 s.
+      expect(tookMs).toBeGreaterThanOrEqual(2_000)
+      expect(tookMs).toBeLessThan(15_000)
+    } finally {
+      await lambda.close()
+    }
+  }, 60_000)
+
   it('without landing.yaml, landing events are refused with a 404 saying so', async () => {
     const r = await post(bare, s3ObjectCreated(BUCKET, key('2024-01-15', 'a.parquet')))
     expect(r.status).toBe(404)
