@@ -94,3 +94,8 @@ output "alarm_topic_arn" {
   description = "SNS topic the alarms notify: alarm_sns_topic_arn, or the topic created for alarm_email; null when neither is set."
   value       = var.monitoring_enabled ? one(local.alarm_actions) : null
 }
+
+output "landing_event_rules" {
+  description = "EventBridge rules delivering landed data to the Lambda (events.tf): name → ARN; empty with landing_events_enabled = false."
+  value       = { for k, r in local.landing_rules : k => r.arn }
+}

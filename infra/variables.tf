@@ -409,6 +409,42 @@ variable "results_bucket_force_destroy" {
   default     = false
 }
 
+# --- Landed data (EventBridge, events.tf) ------------------------------------------------------------------------
+
+variable "landing_events_enabled" {
+  type        = bool
+  description = "Deliver the data bucket's Object Created events (under landing_prefixes) and the Glue database's partition changes to the Lambda, which invalidates the landed days of the queries reading the table and rewarms (wrangler-free-config/landing.yaml). false: nothing in events.tf is created."
+  default     = true
+}
+
+variable "landing_manage_bucket_notification" {
+  type        = bool
+  description = "Turn on the data bucket's EventBridge notifications here (aws_s3_bucket_notification). That resource owns the bucket's whole notification configuration and replaces one managed elsewhere: set false when another configuration manages the bucket's notifications, and enable EventBridge there."
+  default     = true
+}
+
+variable "landing_prefixes" {
+  type        = list(string)
+  description = "Key prefixes of the data bucket whose Object Created events are delivered: the tables' prefixes of landing.yaml, as keys appear in S3's events (URL-encoded: write = as %3D). Empty = [data_prefix]; \"\" = the whole bucket."
+  default     = []
+
+  validation {
+    condition     = length(var.landing_prefixes) <= 16 && alltrue([for p in var.landing_prefixes : p == "" || can(regex("^[^/].*/$", p))])
+    error_message = "landing_prefixes holds at most 16 prefixes, each empty or ending with / and not starting with /."
+  }
+}
+
+variable "landing_debounce_seconds" {
+  type        = number
+  description = "debounceSeconds of the deployed landing.yaml (a test keeps both defaults equal). The invocation that opens a burst's window waits it out, then invalidates and rewarms: lambda_timeout_seconds must be at least this + 60 (a precondition checks it)."
+  default     = 30
+
+  validation {
+    condition     = var.landing_debounce_seconds >= 0 && var.landing_debounce_seconds <= 600 && floor(var.landing_debounce_seconds) == var.landing_debounce_seconds
+    error_message = "landing_debounce_seconds must be a whole number from 0 to 600, as in landing.yaml."
+  }
+}
+
 # --- Tenants (SSM Parameter Store) -------------------------------------------------------------------------------
 
 variable "tenants_yaml" {

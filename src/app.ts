@@ -29,6 +29,7 @@ import { loadUiBundle, registerUiRoutes } from './http/ui-routes.ts'
 import type { PrometheusMetrics } from './metrics/prometheus.ts'
 import type { ReadSeries } from './metrics/read-series.ts'
 import type { TelemetrySink } from './metrics/telemetry.ts'
+import { isLandingEvent } from './prewarm/landing-events.ts'
 import type { Operations } from './prewarm/operations.ts'
 import { parseInvalidateRequest } from './service/invalidation.ts'
 import type { QueryService } from './service/query-service.ts'
@@ -224,6 +225,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         { name: 'schedule', message: 'must be a string' },
       ])
     return c.json(await deps.operations.prewarm({ trigger: 'admin', ...(schedule ? { schedule } : {}) }))
+  })
+  // The EventBridge events the Lambda receives when data lands (S3 Object Created, Glue partition changes), for a
+  // local pipeline: 202 while the burst's window is open, 200 once handled (ignored, or invalidated).
+  app.post('/admin/events', async (c) => {
+    const event = await jsonBody(c)
+    if (!isLandingEvent(event))
+      throw new ValidationError(
+        'The body is not an EventBridge event of S3 ("source": "aws.s3") or Glue ("source": "aws.glue") with a "detail-type"',
+        [{ name: 'source', message: 'must be aws.s3 or aws.glue, with a detail-type' }],
+      )
+    const result = await deps.operations.handleLanding(event)
+    return c.json(result, result.status === 'pending' || result.status === 'scheduled' ? 202 : 200)
   })
   app.get('/admin/stats', async (c) => c.json(await deps.operations.stats()))
   const prometheus = deps.prometheus

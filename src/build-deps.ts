@@ -26,6 +26,7 @@ import { Telemetry, type TelemetrySink } from './metrics/telemetry.ts'
 import { InvalidationLog } from './prewarm/invalidation-log.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
+import { ClosedWindows } from './service/closed-windows.ts'
 import { Invalidator } from './service/invalidation.ts'
 import { type BackgroundMode, QueryService } from './service/query-service.ts'
 import { RuntimeHistory } from './service/runtime-history.ts'
@@ -235,7 +236,24 @@ export async function buildDeps(
     logger,
     ...(options.now ? { now: options.now } : {}),
   })
+  // Closed windows: how far each table's data has landed (landing.ts writes it), read when a result is stored.
+  const closedWindows = config.landing
+    ? new ClosedWindows({
+        logger,
+        landedUntil: async (def) => {
+          const tables = def.tables ?? []
+          if (tables.length === 0) return undefined
+          const ends = await Promise.all(
+            tables.map(async (t) => (await guardedCounters.getCounters(keys.landed(t))).until),
+          )
+          return ends.every((e) => e !== undefined && Number.isFinite(e))
+            ? Math.min(...(ends as number[]))
+            : undefined
+        },
+      })
+    : undefined
   const service = new QueryService({
+    closedWindows,
     catalog,
     tenants: config.tenants,
     budgets,
@@ -285,6 +303,18 @@ export async function buildDeps(
     logger,
     tenants: { defs: config.tenants, budgets },
     invalidationLog: new InvalidationLog({ counters: guardedCounters, keys, logger }),
+    // The window of a burst of landed files: waited out in the invocation on Lambda, on a timer on a server.
+    landing: {
+      settings: config.landing,
+      catalog,
+      database: config.athena.database,
+      store,
+      counters: guardedCounters,
+      keys,
+      logger,
+      wait: options.background === 'detach' ? 'inline' : 'background',
+      requestBudgetMs: config.query.syncDeadlineMs,
+    },
   })
   const accessLog = config.logRequests ? new AccessLog(logger, { sync: options.logSync ?? false }) : undefined
   if (config.apiKeys.length === 0 && config.tenants.byId.size === 0)
@@ -318,6 +348,7 @@ export async function buildDeps(
     keys,
     redis,
     async close() {
+      await operations.close()
       accessLog?.flush()
       series.close()
       await telemetry.flush()

@@ -101,6 +101,21 @@ export class CacheKeys {
     return `${this.root}invalidation-log`
   }
 
+  /** The debounce window of landed data for one table: held by the process that will invalidate the burst. */
+  landingWindow(table: string): string {
+    return `${this.root}landing:window:${table}`
+  }
+
+  /** The spans of landed data of one table not invalidated yet (a set of `start,end` members). */
+  landingPending(table: string): string {
+    return `${this.root}landing:pending:${table}`
+  }
+
+  /** The end of the newest partition that landed in one table (a hash; it only moves forward). */
+  landed(table: string): string {
+    return `${this.root}landed:${table}`
+  }
+
   /** What `/health` writes (with a short TTL) to tell a cache that refuses writes (OOM) from a healthy one. */
   get healthProbe(): string {
     return `${this.root}health`

@@ -34,4 +34,19 @@ export interface CounterStore {
   pushRecent(key: string, item: string, keep: number): Promise<void>
   /** The `count` newest items of a list written by `pushRecent`, newest first. */
   recent(key: string, count: number): Promise<string[]>
+  /**
+   * Adds members to a set and (re)sets its time to live, in one atomic step; resolves to the set's size after.
+   * With `takeSet`, a collection point shared by every process (the spans of a burst of landed files).
+   */
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number>
+  /**
+   * Every member of a set, the set removed in the same atomic step (SMEMBERS + DEL): whatever is added after belongs
+   * to the next taker, and no member is taken twice.
+   */
+  takeSet(key: string): Promise<string[]>
+  /**
+   * Raises fields of a hash to the given values, each only if it holds less (or nothing), in one atomic step: a
+   * field only ever moves forward, whatever order concurrent writers run in. Resolves to the fields' values after.
+   */
+  raiseCounters(hashKey: string, values: Readonly<Record<string, number>>): Promise<Record<string, number>>
 }

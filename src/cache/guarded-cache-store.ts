@@ -114,4 +114,13 @@ export class GuardedCounterStore implements CounterStore {
   recent(key: string, count: number): Promise<string[]> {
     return this.breaker.run(() => this.inner.recent(key, count))
   }
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
+    return this.breaker.run(() => this.inner.addToSet(key, members, ttlMs))
+  }
+  takeSet(key: string): Promise<string[]> {
+    return this.breaker.run(() => this.inner.takeSet(key))
+  }
+  raiseCounters(hashKey: string, values: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+    return this.breaker.run(() => this.inner.raiseCounters(hashKey, values))
+  }
 }

@@ -7,6 +7,8 @@ export class MemoryCounterStore implements CounterStore {
   private readonly sortedSets = new Map<string, { scores: Map<string, number>; expiresAt: number }>()
   /** Lists of pushRecent, newest first, each at most its `keep` long. */
   private readonly lists = new Map<string, string[]>()
+  /** Sets of addToSet, with the time each expires. */
+  private readonly sets = new Map<string, { members: Set<string>; expiresAt: number }>()
   private readonly now: () => number
 
   constructor(options: { now?: () => number } = {}) {
@@ -84,5 +86,39 @@ export class MemoryCounterStore implements CounterStore {
 
   async recent(key: string, count: number): Promise<string[]> {
     return (this.lists.get(key) ?? []).slice(0, Math.max(0, count))
+  }
+
+  async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
+    const now = this.now()
+    for (const [k, v] of this.sets) if (v.expiresAt <= now) this.sets.delete(k)
+    if (members.length === 0) return this.sets.get(key)?.members.size ?? 0
+    const set = this.sets.get(key) ?? { members: new Set<string>(), expiresAt: 0 }
+    for (const m of members) set.members.add(m)
+    set.expiresAt = now + ttlMs
+    this.sets.set(key, set)
+    return set.members.size
+  }
+
+  async takeSet(key: string): Promise<string[]> {
+    const set = this.sets.get(key)
+    this.sets.delete(key)
+    return set && set.expiresAt > this.now() ? [...set.members] : []
+  }
+
+  async raiseCounters(
+    hashKey: string,
+    values: Readonly<Record<string, number>>,
+  ): Promise<Record<string, number>> {
+    this.dropExpiredHashes()
+    const hash = this.hashes.get(hashKey) ?? new Map<string, number>()
+    this.hashes.set(hashKey, hash)
+    const out: Record<string, number> = {}
+    for (const [field, value] of Object.entries(values)) {
+      if (!Number.isFinite(value)) continue
+      const current = hash.get(field)
+      if (current === undefined || value > current) hash.set(field, value)
+      out[field] = hash.get(field) ?? value
+    }
+    return out
   }
 }

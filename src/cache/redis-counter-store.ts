@@ -12,9 +12,35 @@ export function sameSlotKey(key: string, suffix: string): string {
   return close > open + 1 ? `${key}${suffix}` : `{${key}}${suffix}`
 }
 
+// CounterStore.raiseCounters: each field set to its value only when that is larger than what the field holds (or it
+// holds nothing, or something that is not a number); answers the fields' values after, as stored. One key: Cluster-safe.
+const RAISE_COUNTERS = `
+local out = {}
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local n = tonumber(current)
+  if n == nil or tonumber(ARGV[i + 1]) > n then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    current = ARGV[i + 1]
+  end
+  out[#out + 1] = current
+end
+return out`
+
+type ScriptClient = (Redis | Cluster) & {
+  acpRaiseCounters(key: string, ...fieldsAndValues: string[]): Promise<string[]>
+}
+
 /** CounterStore on Redis (standalone or Cluster): HINCRBY hashes and ZINCRBY sorted sets, pipelined. */
 export class RedisCounterStore implements CounterStore {
-  constructor(private readonly client: Redis | Cluster) {}
+  private readonly client: ScriptClient
+
+  constructor(client: Redis | Cluster) {
+    // EVALSHA, falling back to EVAL once per connection (see RedisCacheStore).
+    if (!('acpRaiseCounters' in client))
+      client.defineCommand('acpRaiseCounters', { numberOfKeys: 1, lua: RAISE_COUNTERS })
+    this.client = client as ScriptClient
+  }
 
   async incrementCounters(
     hashKey: string,
@@ -83,5 +109,40 @@ export class RedisCounterStore implements CounterStore {
   async recent(key: string, count: number): Promise<string[]> {
     if (count <= 0) return []
     return this.client.lrange(key, 0, count - 1)
+  }
+
+  async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
+    if (members.length === 0) return this.client.scard(key)
+    const replies = await this.client
+      .multi()
+      .sadd(key, ...members)
+      .pexpire(key, Math.max(1, Math.ceil(ttlMs)))
+      .scard(key)
+      .exec()
+    const failed = replies?.find(([err]) => err)
+    if (!replies || failed) throw failed?.[0] ?? new Error('set write was aborted')
+    return Number(replies[2]?.[1])
+  }
+
+  async takeSet(key: string): Promise<string[]> {
+    // MULTI: a member added between the read and the delete would otherwise be deleted unread.
+    const replies = await this.client.multi().smembers(key).del(key).exec()
+    const failed = replies?.find(([err]) => err)
+    if (!replies || failed) throw failed?.[0] ?? new Error('set take was aborted')
+    const members = replies[0]?.[1]
+    return Array.isArray(members) ? members.map(String) : []
+  }
+
+  async raiseCounters(
+    hashKey: string,
+    values: Readonly<Record<string, number>>,
+  ): Promise<Record<string, number>> {
+    const entries = Object.entries(values).filter(([, v]) => Number.isFinite(v))
+    if (entries.length === 0) return {}
+    const after = await this.client.acpRaiseCounters(
+      hashKey,
+      ...entries.flatMap(([field, v]) => [field, String(v)]),
+    )
+    return Object.fromEntries(entries.map(([field], i) => [field, Number(after[i])]))
   }
 }

@@ -108,6 +108,8 @@ const querySchema = z.strictObject({
     .optional(),
   /** Additive per time bucket: a refresh after a range invalidation recomputes only those buckets (incremental.ts). */
   incremental: incrementalSchema.optional(),
+  /** The tables the SQL reads (landing.yaml: data landing in one invalidates the query); absent: any table. */
+  tables: z.array(identifier).min(1).max(32).optional(),
 })
 
 const catalogSchema = z.strictObject({ queries: z.record(identifier, querySchema) })
@@ -135,6 +137,8 @@ export interface QueryDef {
   closedWindow: { ttlSeconds: number; lateDataGraceHours: number } | undefined
   /** Declared additive per time bucket: refreshed incrementally (service/incremental-refresh.ts). */
   incremental?: IncrementalDef
+  /** The tables the SQL reads; undefined: not declared, so data landing in any table reaches the query. */
+  tables: string[] | undefined
   sql: string
   /** SHA-256 of the SQL template: part of the cache key, so editing a query never serves results of the old SQL. */
   sqlHash: string
@@ -321,6 +325,7 @@ function compileQuery(name: string, raw: z.infer<typeof querySchema>, where: str
     ranges: raw.ranges.map((r) => ({ from: r.from, to: r.to, maxDays: r.maxDays })),
     closedWindow: raw.closedWindow,
     ...(incremental && 'bucket' in incremental ? { incremental } : {}),
+    tables: raw.tables ? [...new Set(raw.tables)] : undefined,
     sql: raw.sql,
     sqlHash: createHash('sha256').update(raw.sql).digest('hex'),
     template,

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { type Catalog, loadCatalog } from './catalog.ts'
+import { type LandingSettings, loadLandingSettings } from './landing.ts'
 import { type AppConfig, type Env, type LoadConfigOptions, loadConfig } from './load-config.ts'
 import { loadPrewarmSettings, type PrewarmSettings } from './prewarm.ts'
 import { checkScheduleCoverage, loadSchedules, SCHEDULES_FILE, type ScheduleDef } from './schedules.ts'
@@ -19,6 +20,8 @@ export interface Settings extends AppConfig {
   readonly schedules: readonly ScheduleDef[]
   /** `tenants.yaml` (none when absent): keys by digest and the values their reads are bound to. */
   readonly tenants: Tenants
+  /** `landing.yaml` (undefined when absent: landing events are refused): where each table's data lands. */
+  readonly landing: LandingSettings | undefined
 }
 
 /** Per entry point defaults (`defaultEngine`…), `configDir` (the CLI's `--config-dir`) and `requiredEnv`. */
@@ -30,11 +33,13 @@ export interface ConfigFiles {
   prewarm: PrewarmSettings
   schedules: readonly ScheduleDef[]
   tenants: Tenants
+  landing: LandingSettings | undefined
 }
 
 /**
- * Reads `queries.yaml`, `prewarm.yaml`, `schedules.yaml` and `tenants.yaml` from `configDir` and cross-checks them:
- * a prewarm set or a schedule naming what the catalog does not have is a ConfigError naming the file and the entry.
+ * Reads `queries.yaml`, `prewarm.yaml`, `schedules.yaml`, `tenants.yaml` and `landing.yaml` from `configDir` and
+ * cross-checks them: a prewarm set or a schedule naming what the catalog does not have is a ConfigError naming the
+ * file and the entry.
  * `tenantsFrom` replaces `tenants.yaml` (TENANTS_SOURCE: the text read from SSM or Secrets Manager).
  */
 export async function loadConfigFiles(
@@ -42,13 +47,14 @@ export async function loadConfigFiles(
   tenantsFrom: (catalog: Catalog) => Promise<Tenants> = (catalog) => loadTenants(configDir, catalog),
 ): Promise<ConfigFiles> {
   const catalog = await loadCatalog(configDir)
-  const [prewarm, schedules, tenants] = await Promise.all([
+  const [prewarm, schedules, tenants, landing] = await Promise.all([
     loadPrewarmSettings(configDir, catalog),
     loadSchedules(configDir),
     tenantsFrom(catalog),
+    loadLandingSettings(configDir),
   ])
   checkScheduleCoverage(schedules, catalog, join(configDir, SCHEDULES_FILE))
-  return { catalog, prewarm, schedules, tenants }
+  return { catalog, prewarm, schedules, tenants, landing }
 }
 
 /**

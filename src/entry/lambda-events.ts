@@ -1,12 +1,14 @@
 import type { LambdaEvent } from 'hono/aws-lambda'
 import { type Problem, problem } from '../http/problem.ts'
 import { type ProblemAnswer, problemAnswer } from '../http/request-guard.ts'
+import { isLandingEvent, type LandingEvent } from '../prewarm/landing-events.ts'
 import { isOperationEvent } from '../prewarm/operations.ts'
 
 /** What an invocation carries: a request (API Gateway REST or HTTP API, ALB, function URL), an operation, or neither. */
 export type ClassifiedEvent =
   | { kind: 'http'; event: LambdaEvent; method: string }
   | { kind: 'operation'; event: { action: string } }
+  | { kind: 'landing'; event: LandingEvent }
   | { kind: 'invalid'; message: string }
 
 type Fields = Record<string, unknown>
@@ -23,22 +25,24 @@ function methodOf(event: Fields): string | undefined {
 }
 
 /**
- * Sorts an invocation's event. Anything that is neither a request nor an `{"action": …}` object (a string, null, an
- * array, some other service's event) is `invalid`: answered `{ok: false}`, never thrown, since a throw only makes an
+ * Sorts an invocation's event. Anything that is neither a request, an `{"action": …}` object nor an EventBridge event
+ * of S3 or Glue (a string, null, an array, some other service's event) is `invalid`: answered `{ok: false}`, never thrown, since a throw only makes an
  * asynchronous invoker retry an event that can never succeed.
  */
 export function classifyEvent(event: unknown): ClassifiedEvent {
   if (!isObject(event))
     return {
       kind: 'invalid',
-      message: `The event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : `a ${typeof event}`}: expected an API Gateway request or {"action": "prewarm" | "invalidate", …}`,
+      message: `The event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : `a ${typeof event}`}: expected an API Gateway request, {"action": "prewarm" | "invalidate", …} or an S3 or Glue EventBridge event`,
     }
   if (isOperationEvent(event)) return { kind: 'operation', event }
+  if (isLandingEvent(event)) return { kind: 'landing', event }
   const method = methodOf(event)
   if (method !== undefined) return { kind: 'http', event: event as unknown as LambdaEvent, method }
   return {
     kind: 'invalid',
-    message: 'The event is neither an API Gateway request nor {"action": "prewarm" | "invalidate", …}',
+    message:
+      'The event is neither an API Gateway request, {"action": "prewarm" | "invalidate", …} nor an S3 or Glue EventBridge event',
   }
 }
 

@@ -12,6 +12,7 @@ import type { ResponseStream, StreamingHandler } from './awslambda.d.ts'
 import { tenantFromAuthorizer } from './lambda-authorizer.ts'
 import {
   adapterRefusal,
+  type ClassifiedEvent,
   classifyEvent,
   internalProblem,
   oversizeResult,
@@ -111,7 +112,8 @@ export type OperationResult =
 
 /**
  * Lambda entry point for buffered invocations (`index.handler`): API Gateway REST/HTTP API events go to the Hono
- * app; `{"action": …}` events (EventBridge Scheduler prewarm, data-pipeline invalidations) to the operations. A
+ * app; `{"action": …}` events (EventBridge Scheduler prewarm, data-pipeline invalidations) and EventBridge's S3 and
+ * Glue events (data landed: prewarm/landing.ts) to the operations. A
  * malformed event is answered — a problem+json for a request, `{ok: false}` for anything else — and never thrown:
  * only a configuration that cannot start, and unexpected failures of an operation (worth the Scheduler's retry),
  * are. A response over Lambda's 6 MB payload limit is answered 413 (lambda-events.ts `oversizeResult`), not
@@ -121,7 +123,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
   const { deps, guard, http } = await container()
   const sorted = classifyEvent(event)
   try {
-    if (sorted.kind === 'operation') return await operation(deps, sorted.event, context)
+    if (sorted.kind === 'operation' || sorted.kind === 'landing')
+      return await operation(deps, sorted, context)
     if (sorted.kind === 'invalid') return invalidEvent(deps, sorted.message)
     const path = requestPath(sorted.event)
     const refused = requestEventProblem(sorted.event, sorted.method)
@@ -162,9 +165,9 @@ async function streamInvocation(event: unknown, out: ResponseStream, context: La
   try {
     if (sorted.kind !== 'http') {
       const result =
-        sorted.kind === 'operation'
-          ? await operation(deps, sorted.event, context)
-          : invalidEvent(deps, sorted.message)
+        sorted.kind === 'invalid'
+          ? invalidEvent(deps, sorted.message)
+          : await operation(deps, sorted, context)
       out.setContentType('application/json')
       // write, then end: the runtime's end() takes no chunk.
       out.write(JSON.stringify(result))
@@ -215,19 +218,28 @@ function invalidEvent(deps: Deps, message: string): OperationResult {
 
 async function operation(
   deps: Deps,
-  event: { action: string },
+  sorted: Extract<ClassifiedEvent, { kind: 'operation' | 'landing' }>,
   context: LambdaContext,
 ): Promise<OperationResult> {
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === 'function'
+      ? () => context.getRemainingTimeInMillis()
+      : undefined
   try {
-    const remaining =
-      typeof context?.getRemainingTimeInMillis === 'function'
-        ? () => context.getRemainingTimeInMillis()
-        : undefined
-    return { ok: true, result: await deps.operations.handleEvent(event, remaining) }
+    const result =
+      sorted.kind === 'landing'
+        ? await deps.operations.handleLanding(sorted.event, remaining)
+        : await deps.operations.handleEvent(sorted.event, remaining)
+    return { ok: true, result }
   } catch (err) {
-    // A bad event is the caller's mistake: answered, not thrown, so the Scheduler does not retry it forever.
-    if (err instanceof AcpError) {
-      deps.logger.warn({ code: err.code, err: err.message, action: event.action }, 'operation event rejected')
+    // A landing that could not be recorded is thrown, so that EventBridge invokes again: answered, it would be lost.
+    if (err instanceof AcpError && !(sorted.kind === 'landing' && err.code === 'CACHE_UNAVAILABLE')) {
+      // A bad event is the caller's mistake: answered, not thrown, so the Scheduler does not retry it forever.
+      const what =
+        sorted.kind === 'landing'
+          ? { source: sorted.event.source, detailType: sorted.event['detail-type'] }
+          : { action: sorted.event.action }
+      deps.logger.warn({ code: err.code, err: err.message, ...what }, 'operation event rejected')
       return {
         ok: false,
         error: {

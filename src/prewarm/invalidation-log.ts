@@ -20,8 +20,12 @@ export interface InvalidationRecord {
   tenant?: string
   /** The entry's cache key, for `scope: entry`. */
   key?: string
-  /** The span of a range invalidation, as given. */
+  /** The span of a range invalidation, as given (landed data: from its first span's start to its last's end). */
   range?: { start: string; end: string }
+  /** The table data landed in, for `scope: landing`. */
+  table?: string
+  /** The separate spans of landed data, when there were several. */
+  spans?: Array<{ start: string; end: string }>
   /** The rewarm run's outcome, when one was asked for. */
   rewarm: { status: PrewarmReport['status']; refreshed: number; failed: number } | null
 }
@@ -32,12 +36,17 @@ export interface InvalidationRecord {
  */
 const recordSchema = z.object({
   at: z.iso.datetime(),
-  scope: z.enum(['entry', 'query', 'tags', 'all']),
+  scope: z.enum(['entry', 'query', 'tags', 'all', 'landing']),
   mode: z.enum(['expire', 'delete']),
   queries: z.array(z.string().max(128)).max(10_000),
   tenant: z.string().min(1).max(64).optional(),
   key: z.string().min(1).max(512).optional(),
   range: z.object({ start: z.string().max(40), end: z.string().max(40) }).optional(),
+  table: z.string().min(1).max(255).optional(),
+  spans: z
+    .array(z.object({ start: z.string().max(40), end: z.string().max(40) }))
+    .max(64)
+    .optional(),
   rewarm: z
     .object({
       status: z.enum(['completed', 'locked']),
@@ -69,6 +78,8 @@ export class InvalidationLog {
       ...(result.tenant !== undefined ? { tenant: result.tenant } : {}),
       ...(result.entry ? { key: result.entry.key } : {}),
       ...(result.range ? { range: result.range } : {}),
+      ...(result.table !== undefined ? { table: result.table } : {}),
+      ...(result.spans ? { spans: result.spans } : {}),
       rewarm: rewarm ? { status: rewarm.status, refreshed: rewarm.refreshed, failed: rewarm.failed } : null,
     }
     try {
@@ -107,7 +118,14 @@ function parseRecord(item: string): InvalidationRecord | undefined {
   }
   const parsed = recordSchema.safeParse(json)
   if (!parsed.success) return undefined
-  const { tenant, key, ...rest } = parsed.data
+  const { tenant, key, range, table, spans, ...rest } = parsed.data
   // Optional fields are left out rather than set to undefined: the record is sent as it was written.
-  return { ...rest, ...(tenant !== undefined ? { tenant } : {}), ...(key !== undefined ? { key } : {}) }
+  return {
+    ...rest,
+    ...(tenant !== undefined ? { tenant } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...(range !== undefined ? { range } : {}),
+    ...(table !== undefined ? { table } : {}),
+    ...(spans !== undefined ? { spans } : {}),
+  }
 }

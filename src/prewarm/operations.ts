@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { ScheduleDef } from '../config/schedules.ts'
 import type { Tenants } from '../config/tenants.ts'
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
+import { ConflictError, errorMessage, NotFoundError, ValidationError } from '../errors.ts'
 import {
   type InvalidateRequest,
   type InvalidationResult,
@@ -13,6 +13,8 @@ import type { TenantBudgets } from '../service/tenant-budgets.ts'
 import type { PopularRead, UsageCounters, UsageRecorder } from '../service/usage.ts'
 import { type EntriesReport, entriesReport, type SchedulesReport, schedulesReport } from './admin-views.ts'
 import type { InvalidationLog, InvalidationRecord } from './invalidation-log.ts'
+import { type LandedInvalidation, Landing, type LandingOptions, type LandingResult } from './landing.ts'
+import type { LandingEvent } from './landing-events.ts'
 import type { Prewarmer, PrewarmItem, PrewarmReport, PrewarmTrigger } from './prewarm-job.ts'
 
 /** The Scheduler's event: `{"action":"prewarm","schedule":"<name>","scheduledTime":"<aws.scheduler.scheduled-time>"}`. */
@@ -73,6 +75,8 @@ const REWARM_LOCK_WAIT_MS = 30_000
  * HTTP admin routes, the Lambda events and the CLI all come here, so they behave the same.
  */
 export class Operations {
+  private readonly landing: Landing | undefined
+
   constructor(
     private readonly o: {
       invalidator: Invalidator
@@ -84,8 +88,17 @@ export class Operations {
       tenants?: { defs: Tenants; budgets: TenantBudgets } | undefined
       /** The shared log of recent invalidations (absent: not kept). */
       invalidationLog?: InvalidationLog | undefined
+      /** Landed data (landing.yaml) and the stores its debounce uses; absent: landing events are refused. */
+      landing?: Omit<LandingOptions, 'flush'> | undefined
     },
-  ) {}
+  ) {
+    this.landing = o.landing
+      ? new Landing({
+          ...o.landing,
+          flush: (request, remainingMs) => this.invalidateLanded(request, remainingMs),
+        })
+      : undefined
+  }
 
   get schedules(): readonly ScheduleDef[] {
     return this.o.schedules
@@ -93,6 +106,35 @@ export class Operations {
 
   async invalidate(request: InvalidateRequest, remainingMs?: () => number): Promise<InvalidationReport> {
     const result = await this.o.invalidator.invalidate(request)
+    return this.afterInvalidation(
+      result,
+      request.rewarm
+        ? { queries: result.queries, ...(result.entry ? { keys: [result.entry.key] } : {}) }
+        : null,
+      remainingMs,
+    )
+  }
+
+  /** Landed data: the entries of `queries` overlapping the spans expire, then the prewarm set's are refreshed. */
+  async invalidateLanded(
+    request: LandedInvalidation,
+    remainingMs?: () => number,
+  ): Promise<InvalidationReport> {
+    const result = await this.o.invalidator.invalidateSpans({
+      table: request.table,
+      queries: request.queries,
+      spans: request.spans,
+      mode: 'expire',
+    })
+    return this.afterInvalidation(result, request.rewarm ? { queries: result.queries } : null, remainingMs)
+  }
+
+  /** Logs an invalidation, rewarms what it reached when asked, and records both in the shared log. */
+  private async afterInvalidation(
+    result: InvalidationResult,
+    rewarmOnly: { queries: readonly string[]; keys?: readonly string[] } | null,
+    remainingMs: (() => number) | undefined,
+  ): Promise<InvalidationReport> {
     this.o.logger.info(
       {
         scope: result.scope,
@@ -100,15 +142,17 @@ export class Operations {
         queries: result.queries,
         tenant: result.tenant,
         key: result.entry?.key,
+        table: result.table,
+        range: result.range,
       },
       'cache invalidated',
     )
     let rewarm: PrewarmReport | null = null
     try {
-      if (request.rewarm)
+      if (rewarmOnly)
         rewarm = await this.o.prewarmer.run({
           trigger: 'rewarm',
-          only: { queries: result.queries, ...(result.entry ? { keys: [result.entry.key] } : {}) },
+          only: rewarmOnly,
           lockWaitMs: REWARM_LOCK_WAIT_MS,
           ...(remainingMs ? { remainingMs } : {}),
         })
@@ -117,6 +161,25 @@ export class Operations {
       await this.o.invalidationLog?.record(result, rewarm)
     }
     return { ...result, rewarm }
+  }
+
+  /** An EventBridge event saying data landed (S3 Object Created, Glue partition change): see landing.ts. */
+  handleLanding(event: LandingEvent, remainingMs?: () => number): Promise<LandingResult> {
+    if (!this.landing) throw new NotFoundError('Landing events are not configured in this process')
+    return this.landing.handle(event, remainingMs)
+  }
+
+  /**
+   * The end of the newest partition that landed in `table` (from landing events of every process; it only moves
+   * forward), or null when none has landed since the store was empty.
+   */
+  landedUntil(table: string): Promise<Date | null> {
+    return this.landing ? this.landing.landedUntil(table) : Promise.resolve(null)
+  }
+
+  /** Flushes the landing windows this process holds (without waiting them out). */
+  async close(): Promise<void> {
+    await this.landing?.close()
   }
 
   /** The most recent invalidations of every process, newest first (at most the log's size). */
@@ -149,6 +212,12 @@ export class Operations {
       )
     }
     const scheduledTime = request.scheduledTime ? parseScheduledTime(request.scheduledTime) : undefined
+    // Spans of landed data whose window's owner died before flushing, should no later event have flushed them: this
+    // run then refreshes what they invalidate.
+    if (request.trigger === 'schedule' || request.trigger === 'in-process')
+      await this.landing?.sweep().catch((err: unknown) => {
+        this.o.logger.warn({ err: errorMessage(err) }, 'pending landed data not swept')
+      })
     const report = await this.o.prewarmer.run({
       trigger: request.trigger,
       ...(schedule ? { schedule } : {}),

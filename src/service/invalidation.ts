@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { CacheKeys } from '../cache/cache-key.ts'
 import type { CacheStore } from '../cache/cache-store.ts'
-import { type InvalidationMode, stampWrite } from '../cache/generations.ts'
+import { type InvalidationMode, stampWrite, type TimeSpan } from '../cache/generations.ts'
 import type { TenantDef, Tenants } from '../config/tenants.ts'
 import { UnknownQueryError, ValidationError } from '../errors.ts'
 import type { CanonicalParams, RawParams } from './parameters.ts'
@@ -90,7 +90,8 @@ export function parseInvalidateRequest(body: unknown): InvalidateRequest {
 
 /** What one invalidation did. */
 export interface InvalidationResult {
-  scope: 'entry' | 'query' | 'tags' | 'all'
+  /** `landing`: data landed in `table` (landing.yaml), invalidating the queries that read it over its spans. */
+  scope: 'entry' | 'query' | 'tags' | 'all' | 'landing'
   mode: InvalidationMode
   /** The catalog queries whose entries were invalidated (for `entry`: the entry's query). */
   queries: string[]
@@ -100,10 +101,24 @@ export interface InvalidationResult {
   entry?: { query: string; parameters: CanonicalParams; key: string }
   /** The invalidation stamp (the store's clock), ISO 8601. */
   invalidatedAt: string
-  /** The span a range invalidation narrowed to, as given. */
+  /** The span a range invalidation narrowed to, as given (of landed data: from the first span's start to the last's end). */
   range?: { start: string; end: string }
+  /** The table data landed in, for `scope: landing`. */
+  table?: string
+  /** The separate spans of landed data, when there are several (each a range record). */
+  spans?: Array<{ start: string; end: string }>
   /** Of `queries`, those without a declared time range: a range invalidation reaches all their entries. */
   unranged?: string[]
+}
+
+const DAY_MS = 86_400_000
+
+/** A span as people read it: dates when it is whole UTC days, ISO 8601 timestamps otherwise. */
+export function spanText(span: TimeSpan): { start: string; end: string } {
+  const whole = span.startMs % DAY_MS === 0 && span.endMs % DAY_MS === 0
+  const text = (ms: number) =>
+    whole ? new Date(ms).toISOString().slice(0, 10) : new Date(ms).toISOString().replace('.000Z', 'Z')
+  return { start: text(span.startMs), end: text(span.endMs) }
 }
 
 function toRaw(parameters: Record<string, string | number | boolean | string[]>): RawParams {
@@ -199,12 +214,67 @@ export class Invalidator {
       }
       const tenantTarget = tenant ? { tenant: tenant.id } : {}
       const range = request.range
-      // A range reaches the queries that declare one; the others have no span to compare and are invalidated whole.
-      const ranged = range ? queries.filter((q) => (catalog.queries.get(q)?.ranges.length ?? 0) > 0) : []
-      const whole = queries.filter((q) => !ranged.includes(q))
-      stamps = []
-      if (range && ranged.length > 0) {
-        const span = { startMs: range.start.ms, endMs: range.end.ms }
+      const spans = range ? [{ startMs: range.start.ms, endMs: range.end.ms }] : []
+      const written = await this.stampQueries(queries, mode, spans, tenantTarget)
+      stamps = written.stamps
+      const whole = written.whole
+      result = {
+        scope,
+        mode,
+        queries,
+        ...tenantTarget,
+        ...(range ? { range: { start: range.start.text, end: range.end.text }, unranged: whole } : {}),
+      }
+    }
+    return { ...result, invalidatedAt: await this.announce(stamps) }
+  }
+
+  /**
+   * Landed data: the entries of `queries` whose time range overlaps one of `spans` (sorted, disjoint) are
+   * invalidated — one range record per span, each written atomically over every query — and the queries without a
+   * declared range whole.
+   */
+  async invalidateSpans(request: {
+    table: string
+    queries: readonly string[]
+    spans: readonly TimeSpan[]
+    mode: InvalidationMode
+  }): Promise<InvalidationResult> {
+    const queries = request.queries.filter((q) => this.o.service.catalog.queries.has(q))
+    const first = request.spans[0]
+    const last = request.spans[request.spans.length - 1]
+    if (!first || !last)
+      throw new ValidationError('No span to invalidate', [{ name: 'spans', message: 'empty' }])
+    const { stamps, whole } = await this.stampQueries(queries, request.mode, request.spans, {})
+    return {
+      scope: 'landing',
+      mode: request.mode,
+      queries,
+      table: request.table,
+      range: spanText({ startMs: first.startMs, endMs: last.endMs }),
+      ...(request.spans.length > 1 ? { spans: request.spans.map(spanText) } : {}),
+      unranged: whole,
+      invalidatedAt: await this.announce(stamps),
+    }
+  }
+
+  /**
+   * Writes the stamps of an invalidation of `queries`: with spans, one range record per span for the queries that
+   * declare a range (the others have no span to compare and are invalidated whole); without, a plain stamp.
+   */
+  private async stampQueries(
+    queries: readonly string[],
+    mode: InvalidationMode,
+    spans: readonly TimeSpan[],
+    tenantTarget: { tenant?: string },
+  ): Promise<{ stamps: number[]; whole: string[] }> {
+    const { store, keys, service } = this.o
+    const ranged =
+      spans.length > 0 ? queries.filter((q) => (service.catalog.queries.get(q)?.ranges.length ?? 0) > 0) : []
+    const whole = queries.filter((q) => !ranged.includes(q))
+    const stamps: number[] = []
+    if (ranged.length > 0)
+      for (const span of spans) {
         const { field, dropPrefixes } = stampWrite(mode, { ...tenantTarget, span })
         stamps.push(
           ...(await store.writeStamp(
@@ -215,28 +285,27 @@ export class Invalidator {
           )),
         )
       }
-      if (whole.length > 0) {
-        const { field, dropPrefixes } = stampWrite(mode, tenantTarget)
-        stamps.push(
-          ...(await store.writeStamp(
-            whole.map((q) => keys.generations(q)),
-            field,
-            dropPrefixes,
-          )),
-        )
-      }
-      result = {
-        scope,
-        mode,
-        queries,
-        ...tenantTarget,
-        ...(range ? { range: { start: range.start.text, end: range.end.text }, unranged: whole } : {}),
-      }
+    if (whole.length > 0) {
+      const { field, dropPrefixes } = stampWrite(mode, tenantTarget)
+      stamps.push(
+        ...(await store.writeStamp(
+          whole.map((q) => keys.generations(q)),
+          field,
+          dropPrefixes,
+        )),
+      )
     }
-    service.dropL1()
-    // Every other process drops its in-process tier too (it would otherwise serve an invalidated entry for up to
-    // L1_TTL_MS); a lost announcement only costs that.
-    await store.publish?.(keys.invalidationChannel, 'invalidated').catch(() => {})
-    return { ...result, invalidatedAt: new Date(Math.max(0, ...stamps)).toISOString() }
+    return { stamps, whole }
+  }
+
+  /**
+   * Drops the in-process tier here and announces the invalidation to every other process (which would otherwise
+   * serve an invalidated entry for up to L1_TTL_MS; a lost announcement only costs that). Resolves to the newest
+   * stamp, ISO 8601.
+   */
+  private async announce(stamps: readonly number[]): Promise<string> {
+    this.o.service.dropL1()
+    await this.o.store.publish?.(this.o.keys.invalidationChannel, 'invalidated').catch(() => {})
+    return new Date(Math.max(0, ...stamps)).toISOString()
   }
 }

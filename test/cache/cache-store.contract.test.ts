@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { connectRedis } from '../../src/build-deps.ts'
 import type { CacheStore } from '../../src/cache/cache-store.ts'
+import { CircuitBreaker } from '../../src/cache/circuit-breaker.ts'
 import type { CounterStore } from '../../src/cache/counter-store.ts'
 import {
   appendRangeRecord,
@@ -16,6 +17,7 @@ import {
   stampWrite,
   validityOf,
 } from '../../src/cache/generations.ts'
+import { GuardedCacheStore, GuardedCounterStore } from '../../src/cache/guarded-cache-store.ts'
 import { MemoryCacheStore } from '../../src/cache/memory-cache-store.ts'
 import { MemoryCounterStore } from '../../src/cache/memory-counter-store.ts'
 import { RedisCacheStore } from '../../src/cache/redis-cache-store.ts'
@@ -334,6 +336,51 @@ function contract(name: string, make: () => Promise<Harness>): void {
       expect(await h.counters.recent(key, 10)).toEqual(['item-8', 'item-7'])
     })
 
+    it('a set collects members from every writer, and takeSet hands them to one taker only, once', async () => {
+      const key = h.key('set')
+      expect(await h.counters.addToSet(key, ['1,2', '3,4'], 60_000)).toBe(2)
+      expect(await h.counters.addToSet(key, ['3,4', '5,6'], 60_000)).toBe(3)
+      expect(await h.counters.addToSet(key, [], 60_000)).toBe(3)
+      // Concurrent takers: the members go to exactly one of them.
+      const [a, b] = await Promise.all([h.counters.takeSet(key), h.counters.takeSet(key)])
+      expect([...a, ...b].sort()).toEqual(['1,2', '3,4', '5,6'])
+      expect(a.length === 0 || b.length === 0).toBe(true)
+      expect(await h.counters.takeSet(key)).toEqual([])
+      // What is added after a take belongs to the next one.
+      expect(await h.counters.addToSet(key, ['7,8'], 60_000)).toBe(1)
+      expect(await h.counters.takeSet(key)).toEqual(['7,8'])
+      expect(await h.counters.takeSet(h.key('set-absent'))).toEqual([])
+    })
+
+    it('a set expires after its TTL, renewed by every add', async () => {
+      const key = h.key('set-ttl')
+      await h.counters.addToSet(key, ['a'], 150)
+      await new Promise((r) => setTimeout(r, 100))
+      await h.counters.addToSet(key, ['b'], 150)
+      await new Promise((r) => setTimeout(r, 100))
+      expect((await h.counters.takeSet(key)).sort()).toEqual(['a', 'b'])
+      await h.counters.addToSet(key, ['c'], 100)
+      await new Promise((r) => setTimeout(r, 250))
+      expect(await h.counters.takeSet(key)).toEqual([])
+    })
+
+    it('raiseCounters moves each field forward only, whatever order concurrent writers run in', async () => {
+      const key = h.key('raise')
+      const day = 86_400_000
+      const base = Date.UTC(2024, 0, 15)
+      expect(await h.counters.raiseCounters(key, { until: base })).toEqual({ until: base })
+      expect(await h.counters.raiseCounters(key, { until: base - day, other: 3 })).toEqual({
+        until: base,
+        other: 3,
+      })
+      await Promise.all([5, 1, 9, 3, 7].map((n) => h.counters.raiseCounters(key, { until: base + n * day })))
+      expect(await h.counters.getCounters(key)).toEqual({ until: base + 9 * day, other: 3 })
+      expect(await h.counters.raiseCounters(key, {})).toEqual({})
+      // A hash of incrementCounters is raised the same way: a field only moves forward, a new one is set.
+      await h.counters.incrementCounters(h.key('raise-new'), { n: 1 })
+      expect(await h.counters.raiseCounters(h.key('raise-new'), { n: 0, m: -5 })).toEqual({ n: 1, m: -5 })
+    })
+
     it('pub/sub, where offered, delivers a message to subscribers of the channel only', async () => {
       const { publish, subscribe } = h.store
       if (!publish || !subscribe) {
@@ -367,6 +414,17 @@ contract('memory', async () => ({
   key: (n) => n,
   teardown: async () => {},
 }))
+
+// The guarded stores (every call behind the breaker) keep the contract of what they guard.
+contract('memory, guarded', async () => {
+  const breaker = new CircuitBreaker({ failureThreshold: 3, openMs: 1_000 })
+  return {
+    store: new GuardedCacheStore(new MemoryCacheStore({ maxBytes: 16 * 1024 * 1024 }), breaker),
+    counters: new GuardedCounterStore(new MemoryCounterStore(), breaker),
+    key: (n) => n,
+    teardown: async () => breaker.close(),
+  }
+})
 
 contract('redis', async () => {
   const t = await testRedis()

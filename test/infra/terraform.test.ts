@@ -299,7 +299,8 @@ locals {
     })
 
     it('lets only this API’s stage invoke the Lambda, streamed or not', () => {
-      const [, permission] = only(model, 'aws_lambda_permission')
+      // The other permissions are EventBridge's rules of landed data (test/infra/events.test.ts).
+      const permission = resource(model, 'aws_lambda_permission.api_gateway')
       expect(permission.principal).toBe('apigateway.amazonaws.com')
       // Lambda's API reference: InvokeWithResponseStream "requires permission for the lambda:InvokeFunction action".
       expect(permission.action).toBe('lambda:InvokeFunction')

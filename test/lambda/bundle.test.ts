@@ -105,6 +105,7 @@ describe('the built Lambda bundle (dist/lambda.zip) with real API Gateway and Sc
     const entries = unzipSync(new Uint8Array(await readFile('dist/lambda.zip')))
     expect(Object.keys(entries).sort()).toEqual([
       'index.mjs',
+      'wrangler-free-config/landing.yaml',
       'wrangler-free-config/prewarm.yaml',
       'wrangler-free-config/queries.yaml',
       'wrangler-free-config/schedules.yaml',
