@@ -125,7 +125,9 @@ function failure(category: 1 | 2, message: string): Outcome {
 }
 
 async function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {
-  const wait = deadline - Date.now()
-  if (wait > 0) await sleep(wait, undefined, { signal })
-  else signal.throwIfAborted()
+  signal.throwIfAborted()
+  // A timer may fire a millisecond before the wall clock reaches its deadline (timers run on the monotonic clock):
+  // wait again until it has, so a query never reports less than minQueryMs.
+  for (let wait = deadline - Date.now(); wait > 0; wait = deadline - Date.now())
+    await sleep(wait, undefined, { signal })
 }

@@ -124,7 +124,9 @@ export class ResultFiles {
 
   /** Removes the results directory when this instance created it (a temp dir); a given one is kept. */
   async close(): Promise<void> {
-    if (this.owned) await rm(this.root, { recursive: true, force: true })
+    // A result still being written when the endpoint closes (a refresh in flight) can add a file while the tree is
+    // removed: rm retries ENOTEMPTY.
+    if (this.owned) await rm(this.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
   }
 
   private fileOf(objectUri: string): string {
