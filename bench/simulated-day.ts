@@ -22,6 +22,7 @@ import { resolveRelativeDate } from '../src/config/prewarm.ts'
 import { nextFireTime } from '../src/config/schedule-expression.ts'
 import { loadSettings } from '../src/config/settings.ts'
 import { createLogger } from '../src/logger.ts'
+import type { InvalidationReport } from '../src/prewarm/operations.ts'
 import { parseInvalidateRequest } from '../src/service/invalidation.ts'
 import type { RawParams } from '../src/service/parameters.ts'
 import { spawnRedisServer } from '../test/helpers/redis-server.ts'
@@ -205,6 +206,7 @@ async function run(strategy: Strategy): Promise<{ strategy: Strategy; days: DayR
   const prewarmed = new Set<string>()
   const results: DayResult[] = []
   const landed: Landing[] = []
+  let landedUntil = 0
   for (const day of [DAY1, DAY1 + DAY_MS]) {
     const wall = Date.now()
     const executionsBefore = local.stats().executionsStarted
@@ -228,16 +230,22 @@ async function run(strategy: Strategy): Promise<{ strategy: Strategy; days: DayR
         if (landing && landing.at <= nextPrewarm) {
           landings.shift()
           clock = landing.at
-          const result = await deps.operations.invalidate(
-            parseInvalidateRequest({
-              tags: ['analytics'],
-              mode: 'expire',
+          let result: InvalidationReport
+          if (strategy === 'range' && LANDING === 'hourly') {
+            // What a debounced landing does (landing.ts): the table's landed mark moves forward (closed windows), then
+            // one range invalidation of the landed day for the queries reading the table, then the rewarm.
+            landedUntil = Math.max(landedUntil, landing.span.endMs)
+            await deps.redis?.hset(deps.keys.landed('analytics'), 'until', String(landedUntil))
+            result = await deps.operations.invalidateLanded({
+              table: 'analytics',
+              queries: [...deps.service.catalog.queries.keys()],
+              spans: [landing.span],
               rewarm: true,
-              ...(strategy === 'range' && LANDING === 'hourly'
-                ? { range: { start: isoDay(landing.span.startMs), end: isoDay(landing.span.endMs) } }
-                : {}),
-            }),
-          )
+            })
+          } else
+            result = await deps.operations.invalidate(
+              parseInvalidateRequest({ tags: ['analytics'], mode: 'expire', rewarm: true }),
+            )
           landed.push(landing)
           invalidations++
           rewarmRefreshes += result.rewarm?.refreshed ?? 0
