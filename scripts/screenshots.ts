@@ -6,15 +6,12 @@
 // docs/images/operator-page.png with Debian's Chromium. `--end` is the demo's ?end= (the first day after the data
 // shown) for data that does not run up to today.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { chromiumMissing, launchChromium } from '../test/helpers/chromium.ts'
 import { buildUiIfStale } from './build-ui.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const OUT = 'docs/images'
 const LINK = /operator page \(.*\): (http:\/\/[^/\s]+)\/admin\/#key=([A-Za-z0-9_-]+)/
 const START_TIMEOUT_MS = 180_000 // the first start writes the sample data
@@ -98,17 +95,13 @@ async function traffic(
   }
 }
 
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install chromium)`)
+const missing = chromiumMissing()
+if (missing) throw new Error(missing)
 await buildUiIfStale()
 await mkdir(OUT, { recursive: true })
 const server = await startServer()
-const profile = await mkdtemp(join(tmpdir(), 'acp-screenshots-'))
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  viewport: { width: 1360, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-})
+const chrome = await launchChromium({ viewport: { width: 1360, height: 900 } })
+const browser = chrome.context
 try {
   const page = await browser.newPage()
   // The link acp serve prints: the key goes to this tab's sessionStorage, shared by both pages.
@@ -141,7 +134,6 @@ try {
   await page.screenshot({ path: `${OUT}/operator-page.png`, fullPage: true })
   process.stdout.write(`${OUT}/demo-dashboard.png, ${OUT}/operator-page.png\n`)
 } finally {
-  await browser.close()
-  await rm(profile, { recursive: true, force: true })
+  await chrome.close()
   server.child.kill('SIGTERM')
 }

@@ -24,6 +24,7 @@ import { PrometheusMetrics } from './metrics/prometheus.ts'
 import { ReadSeries } from './metrics/read-series.ts'
 import { Telemetry, type TelemetrySink } from './metrics/telemetry.ts'
 import { InvalidationLog } from './prewarm/invalidation-log.ts'
+import { readLandedUntil } from './prewarm/landing.ts'
 import { Operations } from './prewarm/operations.ts'
 import { Prewarmer } from './prewarm/prewarm-job.ts'
 import { ClosedWindows } from './service/closed-windows.ts'
@@ -243,12 +244,8 @@ export async function buildDeps(
         landedUntil: async (def) => {
           const tables = def.tables ?? []
           if (tables.length === 0) return undefined
-          const ends = await Promise.all(
-            tables.map(async (t) => (await guardedCounters.getCounters(keys.landed(t))).until),
-          )
-          return ends.every((e) => e !== undefined && Number.isFinite(e))
-            ? Math.min(...(ends as number[]))
-            : undefined
+          const ends = await Promise.all(tables.map((t) => readLandedUntil(guardedCounters, keys, t)))
+          return ends.every((e) => e !== undefined) ? Math.min(...(ends as number[])) : undefined
         },
       })
     : undefined

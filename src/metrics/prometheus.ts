@@ -26,10 +26,10 @@ const MAX_CACHED_CHILDREN = 1_000
 class Children<T> {
   private readonly cache = new Map<string, T>()
   constructor(private readonly make: (labels: LabelValues<string>) => T) {}
-  of(labels: Record<string, string>, key: string): T {
+  of(key: string, labels: () => Record<string, string>): T {
     const hit = this.cache.get(key)
     if (hit) return hit
-    const child = this.make(labels)
+    const child = this.make(labels())
     if (this.cache.size < MAX_CACHED_CHILDREN) this.cache.set(key, child)
     return child
   }
@@ -45,7 +45,7 @@ export class PrometheusMetrics implements TelemetrySink {
   private readonly reads: Children<Counter.Internal>
   private readonly readDuration: Children<Histogram.Internal<string>>
   private readonly saved: Children<Counter.Internal>
-  private readonly responses: Counter
+  private readonly responses: Children<Counter.Internal>
   private readonly executions: Counter
   private readonly scanned: Counter
   private readonly reused: Counter
@@ -80,12 +80,13 @@ export class PrometheusMetrics implements TelemetrySink {
     this.reads = new Children((l) => reads.labels(l))
     this.readDuration = new Children((l) => readDuration.labels(l))
     this.saved = new Children((l) => saved.labels(l))
-    this.responses = new Counter({
+    const responses = new Counter({
       name: 'acp_http_responses_total',
       help: 'HTTP responses by status class (this process)',
       labelNames: ['class'],
       registers,
     })
+    this.responses = new Children((l) => responses.labels(l))
     this.executions = new Counter({
       name: 'acp_athena_executions_total',
       help: 'Athena executions this process started',
@@ -151,14 +152,15 @@ export class PrometheusMetrics implements TelemetrySink {
 
   read(s: ReadSample): void {
     const key = `${s.query}\u0000${s.outcome}`
-    const labels = { query: s.query, outcome: s.outcome }
-    this.reads.of(labels, key).inc()
-    this.readDuration.of(labels, key).observe(s.latencyMs / 1000)
-    if (s.savedBytes > 0) this.saved.of({ query: s.query }, s.query).inc(s.savedBytes)
+    const labels = () => ({ query: s.query, outcome: s.outcome })
+    this.reads.of(key, labels).inc()
+    this.readDuration.of(key, labels).observe(s.latencyMs / 1000)
+    if (s.savedBytes > 0) this.saved.of(s.query, () => ({ query: s.query })).inc(s.savedBytes)
   }
 
   response(status: number): void {
-    this.responses.labels(`${Math.floor(status / 100)}xx`).inc()
+    const statusClass = `${Math.floor(status / 100)}xx`
+    this.responses.of(statusClass, () => ({ class: statusClass })).inc()
   }
 
   executionStarted(query: string): void {

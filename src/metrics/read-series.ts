@@ -36,10 +36,14 @@ export interface Series {
   points: SeriesPoint[]
 }
 
-/** The latency bucket of a duration: the first bound it does not exceed, or the overflow bucket. */
-function bucketOf(ms: number): number {
-  for (let i = 0; i < LATENCY_BOUNDS_MS.length; i++) if (ms <= (LATENCY_BOUNDS_MS[i] as number)) return i
-  return LATENCY_BOUNDS_MS.length
+/** The stored field of each latency bucket (`l<index>`; the last is the overflow bucket). */
+const LATENCY_FIELDS = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => `l${i}`)
+
+/** The latency bucket field of a duration: the first bound it does not exceed, or the overflow bucket. */
+function bucketOf(ms: number): string {
+  let i = 0
+  while (i < LATENCY_BOUNDS_MS.length && ms > (LATENCY_BOUNDS_MS[i] as number)) i++
+  return LATENCY_FIELDS[i] as string
 }
 
 /** The q-quantile of bucket counts, linear within its bucket; the overflow bucket answers its lower bound. */
@@ -119,7 +123,7 @@ export class ReadSeries implements TelemetrySink {
     const fields = this.minute()
     const outcome = OUTCOME_FIELD[sample.outcome]
     fields[outcome] = (fields[outcome] ?? 0) + 1
-    const bucket = `l${bucketOf(sample.latencyMs)}`
+    const bucket = bucketOf(sample.latencyMs)
     fields[bucket] = (fields[bucket] ?? 0) + 1
     if (sample.savedBytes > 0) fields.saved = (fields.saved ?? 0) + Math.round(sample.savedBytes)
   }
@@ -187,7 +191,7 @@ function point(minute: number, fields: Record<string, number>): SeriesPoint {
   const misses = count(fields.misses)
   const bypass = count(fields.bypass)
   const reads = hits + stale + misses + bypass
-  const buckets = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => count(fields[`l${i}`]))
+  const buckets = LATENCY_FIELDS.map((field) => count(fields[field]))
   const timed = buckets.some((c) => c > 0)
   const round = (ms: number) => Math.round(ms * 100) / 100
   return {

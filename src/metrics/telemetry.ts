@@ -45,10 +45,6 @@ export interface TelemetrySink {
 export class Telemetry implements TelemetrySink {
   constructor(private readonly sinks: readonly TelemetrySink[]) {}
 
-  get empty(): boolean {
-    return this.sinks.length === 0
-  }
-
   read(sample: ReadSample): void {
     for (const s of this.sinks) s.read(sample)
   }

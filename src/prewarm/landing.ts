@@ -104,6 +104,19 @@ export function coarsen(spans: readonly TimeSpan[], max: number): TimeSpan[] {
 }
 
 /**
+ * The end (epoch ms) of the newest partition that landed in `table`, as any process recorded it; undefined when none
+ * has, or when the stored mark is not a number.
+ */
+export async function readLandedUntil(
+  counters: Pick<CounterStore, 'getCounters'>,
+  keys: CacheKeys,
+  table: string,
+): Promise<number | undefined> {
+  const { until } = await counters.getCounters(keys.landed(table))
+  return until !== undefined && Number.isFinite(until) ? until : undefined
+}
+
+/**
  * Freshness driven by landed data. Each landing event (an S3 object created under a table's prefix, a Glue
  * partition change) adds the spans it changed to the table's pending set in the shared store; the first of a burst
  * also opens the table's window (set-if-absent with a TTL) and, after `debounceSeconds`, closes it and takes every
@@ -190,8 +203,8 @@ export class Landing {
 
   /** The end of the newest partition that landed in `table` (any process), or null when none has. */
   async landedUntil(table: string): Promise<Date | null> {
-    const { until } = await this.o.counters.getCounters(this.o.keys.landed(table))
-    return until !== undefined && Number.isFinite(until) ? new Date(until) : null
+    const until = await readLandedUntil(this.o.counters, this.o.keys, table)
+    return until === undefined ? null : new Date(until)
   }
 
   /**

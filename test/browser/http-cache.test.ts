@@ -1,23 +1,19 @@
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type BrowserContext, chromium } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { CHROMIUM, chromiumMissing, launchChromium } from '../helpers/chromium.ts'
 import { type ServeProcess, startServeProcess, stopAllChildren, waitUntil } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
 // What a real browser does with our caching headers: Debian's Chromium (never a downloaded build) fetching from a
 // page on one origin to `acp serve` on another, with its HTTP cache, CORS and Resource Timing all real.
 
-const CHROMIUM = '/usr/bin/chromium'
 const KEY = 'browser-read-key'
 const PATH = '/analytics?measure=sessions&start=2024-02-01&period=week'
 
-if (!existsSync(CHROMIUM))
-  console.warn(`test/browser skipped: ${CHROMIUM} is missing (apt-get install chromium)`)
+const missing = chromiumMissing()
+if (missing) console.warn(`test/browser skipped: ${missing}`)
 
 /** The parts of a PerformanceResourceTiming entry the page reports back (the Node types have no DOM). */
 interface ResourceEntry {
@@ -43,12 +39,12 @@ interface AccessLine {
   cache?: string
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(`a real browser (${CHROMIUM}) against acp serve`, () => {
+describe.skipIf(missing !== undefined)(`a real browser (${CHROMIUM}) against acp serve`, () => {
   let redis: Awaited<ReturnType<typeof testRedis>>
   let api: ServeProcess
   let pages: Server
   let pageOrigin: string
-  let profile: string
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined
   let browser: BrowserContext
 
   beforeAll(async () => {
@@ -69,25 +65,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`a real browser (${CHROMIUM}) against acp
       API_KEYS: KEY,
       CORS_ORIGIN: pageOrigin,
     })
-    profile = await mkdtemp(join(tmpdir(), 'acp-chromium-'))
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    chrome = await launchChromium()
+    browser = chrome.context
   })
   afterAll(async () => {
-    await browser?.close()
-    if (profile) await rm(profile, { recursive: true, force: true })
+    await chrome?.close()
     await new Promise<void>((r) => (pages ? pages.close(() => r()) : r()))
     await stopAllChildren()
     await redis?.cleanup()

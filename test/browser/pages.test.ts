@@ -1,23 +1,16 @@
-// The demo dashboard and the operator page in a real browser (Debian's Chromium, never a downloaded build) against
-// `acp serve` with the local engine, which makes an admin key for its process and prints the operator page's link.
-// The test data is the fixed 2024 sample, so the demo is opened with ?end=2024-04-01.
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { CHROMIUM, chromiumMissing, launchChromium } from '../helpers/chromium.ts'
 import { type ServeProcess, startServeProcess, stopAllChildren, waitUntil } from '../helpers/processes.ts'
 import { testRedis } from '../helpers/redis-client.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const END = '2024-04-01'
 const PANELS = ['pageviews-daily', 'top-pages', 'by-country', 'sessions-weekly']
 const LINK = /operator page \(.*\): (http:\/\/[^/]+)\/admin\/#key=([A-Za-z0-9_-]+)/
 const STORAGE_KEY = 'acp.adminKey'
 
-if (!existsSync(CHROMIUM))
-  console.warn(`test/browser skipped: ${CHROMIUM} is missing (apt-get install chromium)`)
+const missing = chromiumMissing()
+if (missing) console.warn(`test/browser skipped: ${missing}`)
 
 /** What a page did wrong: console errors, uncaught exceptions, failed requests, answers of 400 and up. */
 interface Watch {
@@ -74,11 +67,11 @@ function panelState(page: Page, id: string): Promise<PanelState> {
   }, id)
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(`the pages in a real browser (${CHROMIUM})`, () => {
+describe.skipIf(missing !== undefined)(`the pages in a real browser (${CHROMIUM})`, () => {
   let redis: Awaited<ReturnType<typeof testRedis>>
   let api: ServeProcess
   let adminKey: string
-  let profile: string
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined
   let browser: BrowserContext
 
   const adminGet = async <T>(path: string): Promise<T> => {
@@ -106,26 +99,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`the pages in a real browser (${CHROMIUM}
     const [, origin, key] = LINK.exec(api.output()) ?? []
     expect(origin).toBe(api.url)
     adminKey = key ?? ''
-    profile = await mkdtemp(join(tmpdir(), 'acp-chromium-'))
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    chrome = await launchChromium({ viewport: { width: 1400, height: 1000 } })
+    browser = chrome.context
   })
   afterAll(async () => {
-    await browser?.close()
-    if (profile) await rm(profile, { recursive: true, force: true })
+    await chrome?.close()
     await stopAllChildren()
     await redis?.cleanup()
   })
