@@ -1,3 +1,4 @@
+import path from 'node:path'
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -7,6 +8,13 @@ import {
 } from '@duckdb/node-api'
 import { ScanAccounting } from './scan-accounting.ts'
 import { type DiscoveredTable, discoverTables, quoteIdentifier, tableViewSql } from './table-catalog.ts'
+import {
+  type CatalogSnapshot,
+  DEFAULT_DATA_LOCATION,
+  describeTable,
+  readDatabaseSidecar,
+  type TableMetadata,
+} from './table-metadata.ts'
 import { trinoMacroStatements } from './trino-functions.ts'
 
 /** DuckDB catalog standing in for Athena's `AwsDataCatalog` (DuckDB identifiers are case-insensitive). */
@@ -53,6 +61,7 @@ const BYTES_READ_SQL = `SELECT CAST(coalesce(sum(TRY_CAST(bytes AS BIGINT)), 0) 
 export class DuckDBEngine {
   private adminQueue: Promise<unknown> = Promise.resolve()
   private tables: DiscoveredTable[] = []
+  private snapshot: CatalogSnapshot = { databases: [{ name: DEFAULT_DATABASE }], tables: [] }
   readonly accounting: ScanAccounting
 
   private constructor(
@@ -60,16 +69,21 @@ export class DuckDBEngine {
     private readonly admin: DuckDBConnection,
     readonly dataDir: string,
     private readonly logger: EngineLogger | undefined,
+    private readonly dataLocation: string,
   ) {
     this.accounting = new ScanAccounting(() => this.adminRun('CALL truncate_duckdb_logs()'))
   }
 
   /** Starts DuckDB, installs the Trino emulation macros and scans the data directory. */
-  static async create(dataDir: string, logger?: EngineLogger): Promise<DuckDBEngine> {
+  static async create(
+    dataDir: string,
+    logger?: EngineLogger,
+    dataLocation: string = DEFAULT_DATA_LOCATION,
+  ): Promise<DuckDBEngine> {
     const instance = await DuckDBInstance.create(':memory:')
     const admin = await instance.connect()
     for (const sql of [...GLOBAL_SETUP, ...trinoMacroStatements(ATHENA_CATALOG)]) await admin.run(sql)
-    const engine = new DuckDBEngine(instance, admin, dataDir, logger)
+    const engine = new DuckDBEngine(instance, admin, dataDir, logger, dataLocation)
     try {
       await engine.refresh()
     } catch (err) {
@@ -82,6 +96,7 @@ export class DuckDBEngine {
   /** Re-scans the data directory: creates views for new tables, drops views whose files are gone. */
   async refresh(): Promise<DiscoveredTable[]> {
     const tables = await discoverTables(this.dataDir)
+    const described: TableMetadata[] = []
     await this.adminExclusive(async () => {
       for (const db of new Set(tables.map((t) => t.database))) {
         await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${ATHENA_CATALOG}.${quoteIdentifier(db)}`)
@@ -89,6 +104,7 @@ export class DuckDBEngine {
       for (const table of [...tables]) {
         try {
           await this.admin.run(tableViewSql(ATHENA_CATALOG, table))
+          described.push(await this.describe(table))
         } catch (err) {
           // One unreadable table (a corrupt file, mismatched schemas) must not take the others down.
           tables.splice(tables.indexOf(table), 1)
@@ -108,6 +124,7 @@ export class DuckDBEngine {
       }
     })
     this.tables = tables
+    this.snapshot = { databases: await this.describeDatabases(tables), tables: described }
     this.logger?.info(
       { dataDir: this.dataDir, tables: tables.map((t) => `${t.database}.${t.table}`) },
       'local athena: tables loaded',
@@ -118,6 +135,11 @@ export class DuckDBEngine {
   /** Tables currently exposed. */
   listTables(): readonly DiscoveredTable[] {
     return this.tables
+  }
+
+  /** The databases and tables with their columns, partitions and comments, as of the last scan. */
+  catalog(): CatalogSnapshot {
+    return this.snapshot
   }
 
   /** Opens a session whose unqualified table names resolve in `database`. */
@@ -137,6 +159,34 @@ export class DuckDBEngine {
   close(): void {
     this.admin.closeSync()
     this.instance.closeSync()
+  }
+
+  private async describe(table: DiscoveredTable): Promise<TableMetadata> {
+    const view = `${ATHENA_CATALOG}.${quoteIdentifier(table.database)}.${quoteIdentifier(table.table)}`
+    const prepared = await this.admin.prepare(`SELECT * FROM ${view} LIMIT 0`)
+    try {
+      const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({
+        name: prepared.columnName(i),
+        type: prepared.columnType(i),
+      }))
+      return await describeTable(table, columns, this.dataLocation, (file, reason) =>
+        this.logger?.warn({ file, reason }, 'local athena: table description ignored'),
+      )
+    } finally {
+      prepared.destroySync()
+    }
+  }
+
+  private async describeDatabases(tables: readonly DiscoveredTable[]): Promise<CatalogSnapshot['databases']> {
+    const names = [...new Set([DEFAULT_DATABASE, ...tables.map((t) => t.database)])].sort()
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        description: await readDatabaseSidecar(path.join(this.dataDir, name), (file, reason) =>
+          this.logger?.warn({ file, reason }, 'local athena: database description ignored'),
+        ),
+      })),
+    )
   }
 
   private adminRun(sql: string): Promise<void> {

@@ -15,16 +15,32 @@ const QUEUED_SHARE = 0.1
 export const USER_ERROR_TYPE = 1006
 export const SYSTEM_ERROR_TYPE = 1000
 
-/** Everything StartQueryExecution prepared for the background run. */
-export interface RunPlan {
+/** A statement DuckDB runs: prepared (parsed and bound) at submission on the execution's own session. */
+export interface EngineStatement {
+  kind: 'engine'
   session: EngineSession
   prepared: DuckDBPreparedStatement
-  faults: ExecutionFaults
-  /** Earliest time after submission the execution may reach a final state. */
-  minQueryMs: number
   headerRow: boolean
   /** DuckDB's parse tree of the statement, for Trino-style column names. */
   serializedSql: string | undefined
+}
+
+/**
+ * What an execution will do, decided at submission: run on DuckDB, answer from the catalog (statements such as
+ * SHOW and DESCRIBE, whose result is known at once), or fail (an error Athena reports as a FAILED execution, not
+ * at submission). All three go through the same lifecycle, minimum time and result files.
+ */
+export type PlannedStatement =
+  | EngineStatement
+  | { kind: 'answer'; result: StoredResult }
+  | { kind: 'failure'; error: ExecutionError }
+
+/** Everything StartQueryExecution prepared for the background run. */
+export interface RunPlan {
+  statement: PlannedStatement
+  faults: ExecutionFaults
+  /** Earliest time after submission the execution may reach a final state. */
+  minQueryMs: number
   /** Writes the result files; awaited before SUCCEEDED, so a client that sees SUCCEEDED finds them. */
   writeResult(result: StoredResult, signal: AbortSignal): Promise<void>
 }
@@ -41,7 +57,9 @@ export async function runExecution(
   onFinished: (e: QueryExecution) => void,
 ): Promise<void> {
   const { signal } = e.abort
-  const interrupt = () => plan.session.interrupt()
+  const { statement } = plan
+  const session = statement.kind === 'engine' ? statement.session : undefined
+  const interrupt = () => session?.interrupt()
   signal.addEventListener('abort', interrupt, { once: true })
   try {
     await sleepUntil(e.submittedAt + Math.round(plan.minQueryMs * QUEUED_SHARE), signal)
@@ -51,7 +69,7 @@ export async function runExecution(
     if (plan.faults.hang) await sleep(2 ** 31 - 1, undefined, { signal, ref: false })
     let outcome = plan.faults.fail
       ? failure(plan.faults.fail.category, plan.faults.fail.message)
-      : await execute(plan)
+      : await execute(statement)
     if (signal.aborted) return
     if (outcome.kind === 'succeeded') {
       try {
@@ -62,7 +80,7 @@ export async function runExecution(
       }
     }
     await sleepUntil(e.submittedAt + plan.minQueryMs, signal)
-    e.dataScannedBytes = plan.session.bytesScanned
+    e.dataScannedBytes = session?.bytesScanned ?? 0
     e.completedAt = Date.now()
     if (outcome.kind === 'succeeded') {
       e.result = outcome.result
@@ -82,14 +100,25 @@ export async function runExecution(
     onFinished(e)
   } finally {
     signal.removeEventListener('abort', interrupt)
-    plan.prepared.destroySync()
-    plan.session.close()
+    releaseStatement(statement)
   }
 }
 
-async function execute(plan: RunPlan): Promise<Outcome> {
+/** Frees what a planned statement holds (its DuckDB statement and session); idempotent. */
+export function releaseStatement(statement: PlannedStatement): void {
+  if (statement.kind !== 'engine') return
+  statement.prepared.destroySync()
+  statement.session.close()
+}
+
+async function execute(statement: PlannedStatement): Promise<Outcome> {
+  if (statement.kind === 'answer') return { kind: 'succeeded', result: statement.result }
+  if (statement.kind === 'failure') return { kind: 'failed', error: statement.error }
   try {
-    return { kind: 'succeeded', result: toStoredResult(await plan.session.execute(plan.prepared), plan) }
+    return {
+      kind: 'succeeded',
+      result: toStoredResult(await statement.session.execute(statement.prepared), statement),
+    }
   } catch (err) {
     return failure(2, failureReason(err))
   }
@@ -97,7 +126,7 @@ async function execute(plan: RunPlan): Promise<Outcome> {
 
 // Rows stay in DuckDB's compact columnar chunks and are rendered one page at a time: converting a
 // million-row result up front would cost seconds and gigabytes for pages nobody may fetch.
-function toStoredResult(raw: EngineResult, plan: RunPlan): StoredResult {
+function toStoredResult(raw: EngineResult, plan: EngineStatement): StoredResult {
   const names = plan.headerRow
     ? trinoColumnNames(plan.serializedSql, raw.names)
     : raw.names.map((n) => n.toLowerCase())

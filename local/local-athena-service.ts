@@ -24,7 +24,7 @@ import {
 } from './duckdb-engine.ts'
 import { messageOf } from './duckdb-errors.ts'
 import { parseExecutionParameters } from './execution-parameters.ts'
-import { runExecution } from './execution-runner.ts'
+import { type RunPlan, runExecution } from './execution-runner.ts'
 import type { ExecutionStore } from './execution-store.ts'
 import type { FaultInjector } from './fault-injector.ts'
 import type { LocalStats } from './local-stats.ts'
@@ -226,13 +226,10 @@ export class LocalAthenaService {
       return { QueryExecutionId: id }
     }
 
-    const plan = {
-      session,
-      prepared,
+    const plan: RunPlan = {
+      statement: { kind: 'engine', session, prepared, headerRow: kind.headerRow, serializedSql },
       faults,
       minQueryMs: this.config.minQueryMs,
-      headerRow: kind.headerRow,
-      serializedSql,
       writeResult: (result: StoredResult, signal: AbortSignal) =>
         this.files.write(execution.outputLocation, result, format, signal),
     }

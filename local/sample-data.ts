@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { formatDate, parseIsoDate } from '../src/config/parameter-values.ts'
 import { ValidationError } from '../src/errors.ts'
 import { discoverTables, sqlString } from './table-catalog.ts'
+import { TABLE_SIDECAR } from './table-metadata.ts'
 
 /** The days, rows and options of one sample data set; written beside it as `_sample.json`. */
 export interface SampleDataMarker {
@@ -34,6 +35,20 @@ export const SAMPLE_DATABASE = 'analytics'
 export const SAMPLE_TABLE = 'analytics'
 /** The marker file in the table directory (ignored by table discovery, as is every name starting with `_`). */
 export const SAMPLE_MARKER_FILE = '_sample.json'
+
+/** The sample table's comments, written beside it as `_table.json` (what Glue would hold; see table-metadata.ts). */
+export const SAMPLE_TABLE_DESCRIPTION = {
+  comment: 'Synthetic web analytics events, one row per event',
+  columns: {
+    event_time: 'When the event happened (UTC)',
+    measure: 'pageviews, sessions, signups or revenue',
+    value: '1 per event; the amount in USD for revenue',
+    page: 'Path of the page',
+    country: 'ISO 3166-1 alpha-2 code; NULL when unknown',
+    device: 'desktop, mobile or tablet',
+    dt: 'Day of event_time, YYYY-MM-DD (partition)',
+  },
+}
 export const DEFAULT_DAYS = 91
 export const MAX_DAYS = 3660
 /** The fixed range of the test suite's data and of the published benchmark figures: 2024-01-01 … 2024-03-31. */
@@ -187,6 +202,10 @@ export async function generateSampleData(options: {
     )
     // Inside the staging directory: the marker appears with the table it describes, never without it.
     await writeFile(path.join(staging, SAMPLE_MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`)
+    await writeFile(
+      path.join(staging, TABLE_SIDECAR),
+      `${JSON.stringify(SAMPLE_TABLE_DESCRIPTION, null, 2)}\n`,
+    )
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
     throw err

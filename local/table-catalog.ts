@@ -8,6 +8,8 @@ export interface DiscoveredTable {
   dir: string
   /** Hive partition keys (`dt` for `dt=2024-01-01/`), outermost first. */
   partitionKeys: string[]
+  /** Every partition's values (`['2024-01-01']` for `dt=2024-01-01/`), in `partitionKeys` order, sorted. */
+  partitions: string[][]
   files: number
 }
 
@@ -26,11 +28,13 @@ export async function discoverTables(dataDir: string): Promise<DiscoveredTable[]
       const files = await listParquetFiles(dir)
       const first = files[0]
       if (first === undefined) continue
+      const partitionKeys = partitionKeysOf(path.relative(dir, first))
       tables.push({
         database,
         table,
         dir,
-        partitionKeys: partitionKeysOf(path.relative(dir, first)),
+        partitionKeys,
+        partitions: partitionsOf(dir, files, partitionKeys.length),
         files: files.length,
       })
     }
@@ -67,6 +71,22 @@ function partitionKeysOf(relativeFile: string): string[] {
     if (eq > 0) keys.push(segment.slice(0, eq))
   }
   return keys
+}
+
+/** The distinct partition value tuples of a table's files (files outside a full partition path are skipped). */
+function partitionsOf(dir: string, files: readonly string[], depth: number): string[][] {
+  if (depth === 0) return []
+  const seen = new Map<string, string[]>()
+  for (const file of files) {
+    const values = path
+      .relative(dir, file)
+      .split(path.sep)
+      .slice(0, -1)
+      .filter((segment) => segment.indexOf('=') > 0)
+      .map((segment) => segment.slice(segment.indexOf('=') + 1))
+    if (values.length === depth) seen.set(values.join('/'), values)
+  }
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, values]) => values)
 }
 
 async function listDirs(dir: string): Promise<string[]> {

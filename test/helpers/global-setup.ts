@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', redis.url)
   // The fixed range 2024-01-01 … 2024-03-31 the tests' dates are written for. Deterministic data, so a directory
   // made by an earlier run is reused as is; the name carries the range (v1 directories had no marker file).
-  const dataDir = join(tmpdir(), `acp-test-data-v2-${REFERENCE_START}-91d-${TEST_ROWS}`)
+  const dataDir = join(tmpdir(), `acp-test-data-v3-${REFERENCE_START}-91d-${TEST_ROWS}`)
   if (!(await hasData(dataDir)))
     await generateSampleData({ dataDir, start: REFERENCE_START, days: 91, rows: TEST_ROWS })
   project.provide('dataDir', dataDir)

@@ -10,6 +10,7 @@ import {
   hasData,
   REFERENCE_START,
   resolveSampleRange,
+  SAMPLE_TABLE_DESCRIPTION,
   type SampleDataMarker,
   weightedSlots,
 } from '../../local/sample-data.ts'
@@ -118,10 +119,14 @@ describe('generateSampleData: the fixed range 2024-01-01 … 2024-03-31', () => 
     expect(report.bytes).toBeGreaterThan(100_000)
     expect(await hasData(first())).toBe(true)
     const entries = (await readdir(tableDir(first()))).sort()
-    expect(entries).toHaveLength(92)
+    expect(entries).toHaveLength(93)
     expect(entries[0]).toBe('_sample.json')
-    expect(entries[1]).toBe('dt=2024-01-01')
-    expect(entries[91]).toBe('dt=2024-03-31')
+    expect(entries[1]).toBe('_table.json')
+    expect(JSON.parse(await readFile(path.join(tableDir(first()), '_table.json'), 'utf8'))).toEqual(
+      SAMPLE_TABLE_DESCRIPTION,
+    )
+    expect(entries[2]).toBe('dt=2024-01-01')
+    expect(entries[92]).toBe('dt=2024-03-31')
     expect(await readMarker(first())).toEqual({
       start: '2024-01-01',
       end: '2024-03-31',
