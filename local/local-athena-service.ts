@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api'
 import { AthenaApiError, invalidRequest, tooManyRequests } from './athena-api-error.ts'
-import type { AthenaOperation } from './athena-operations.ts'
+import { AthenaCatalogApi } from './athena-catalog-api.ts'
+import { type AthenaOperation, isMetadataOperation } from './athena-operations.ts'
 import {
   batchGetQueryExecutionInput,
   type GetQueryResultsInput,
@@ -35,8 +36,8 @@ import type { ResultFiles } from './result-files.ts'
 import { resultObjectUri } from './s3-location.ts'
 import { translateTrinoSql } from './sql-translate.ts'
 import { classifyStatement } from './statement-kind.ts'
+import { outputLocationChoice, type WorkGroups } from './work-groups.ts'
 
-const DEFAULT_WORK_GROUP = 'primary'
 const DEFAULT_CATALOG = 'AwsDataCatalog'
 const DEFAULT_REUSE_MAX_AGE_MINUTES = 60
 const MAX_RESULTS_PAGE = 1000
@@ -47,8 +48,8 @@ const ALLOWED_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SE
 /** Runtime-tunable behaviour. */
 export interface ServiceConfig {
   minQueryMs: number
-  /** The result location every work group is configured with; null: requests must name one. */
-  workGroupOutputLocation: string | null
+  /** The work groups requests may name (an unknown one is refused, as on Athena). */
+  workGroups: WorkGroups
 }
 
 /**
@@ -57,6 +58,7 @@ export interface ServiceConfig {
  */
 export class LocalAthenaService {
   private readonly running = new Set<Promise<void>>()
+  private readonly metadata: AthenaCatalogApi
 
   constructor(
     private readonly engine: DuckDBEngine,
@@ -66,7 +68,9 @@ export class LocalAthenaService {
     private readonly stats: LocalStats,
     readonly config: ServiceConfig,
     private readonly logger?: EngineLogger,
-  ) {}
+  ) {
+    this.metadata = new AthenaCatalogApi(() => engine.catalog(), config.workGroups)
+  }
 
   /** Handles one API call: counts it, applies throttle faults, then runs the operation. */
   async call(operation: AthenaOperation, body: unknown): Promise<Record<string, unknown>> {
@@ -76,6 +80,7 @@ export class LocalAthenaService {
       if (typeof id === 'string') this.stats.recordStatusCall(id)
     }
     if (this.faults.takeThrottle(operation, this.queryTextOf(operation, body))) throw tooManyRequests()
+    if (isMetadataOperation(operation)) return this.metadata.call(operation, body)
     switch (operation) {
       case 'StartQueryExecution':
         return this.startQueryExecution(parseRequest(startQueryExecutionInput, body))
@@ -107,10 +112,10 @@ export class LocalAthenaService {
         `Catalog '${catalog}' does not exist (the local endpoint only has ${DEFAULT_CATALOG})`,
       )
     }
-    const workGroup = input.WorkGroup ?? DEFAULT_WORK_GROUP
+    const group = this.config.workGroups.get(input.WorkGroup)
+    const workGroup = group.name
     const output = resolveOutputLocation(
-      input.ResultConfiguration?.OutputLocation,
-      this.config.workGroupOutputLocation,
+      ...outputLocationChoice(group, input.ResultConfiguration?.OutputLocation),
     )
     const fingerprint = JSON.stringify([
       input.QueryString,
@@ -261,7 +266,7 @@ export class LocalAthenaService {
   }
 
   private listQueryExecutions(input: ListQueryExecutionsInput): Record<string, unknown> {
-    const workGroup = input.WorkGroup ?? DEFAULT_WORK_GROUP
+    const workGroup = this.config.workGroups.get(input.WorkGroup).name
     const scope = `list:${workGroup}`
     const before = input.NextToken
       ? decodePageToken(input.NextToken, scope, Number.MAX_SAFE_INTEGER)
