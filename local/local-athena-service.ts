@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api'
-import { AthenaApiError, invalidRequest, tooManyRequests } from './athena-api-error.ts'
+import { invalidRequest, tooManyRequests } from './athena-api-error.ts'
 import type { AthenaOperation } from './athena-operations.ts'
 import {
   batchGetQueryExecutionInput,
@@ -14,26 +13,18 @@ import {
   startQueryExecutionInput,
   stopQueryExecutionInput,
 } from './athena-requests.ts'
-import { bindParameters } from './bind-parameters.ts'
-import {
-  ATHENA_CATALOG,
-  DEFAULT_DATABASE,
-  type DuckDBEngine,
-  type EngineLogger,
-  type EngineSession,
-} from './duckdb-engine.ts'
-import { messageOf } from './duckdb-errors.ts'
+import { ATHENA_CATALOG, DEFAULT_DATABASE, type DuckDBEngine, type EngineLogger } from './duckdb-engine.ts'
 import { parseExecutionParameters } from './execution-parameters.ts'
-import { type RunPlan, runExecution } from './execution-runner.ts'
+import { type RunPlan, releaseStatement, runExecution } from './execution-runner.ts'
 import type { ExecutionStore } from './execution-store.ts'
 import type { FaultInjector } from './fault-injector.ts'
 import type { LocalStats } from './local-stats.ts'
 import { resolveOutputLocation } from './output-location.ts'
 import { decodePageToken, encodePageToken } from './page-token.ts'
 import { isTerminal, type QueryExecution, type StoredResult, toWireExecution } from './query-execution.ts'
+import { planQuery } from './query-planning.ts'
 import type { ResultFiles } from './result-files.ts'
 import { resultObjectUri } from './s3-location.ts'
-import { translateTrinoSql } from './sql-translate.ts'
 import { classifyStatement } from './statement-kind.ts'
 
 const DEFAULT_WORK_GROUP = 'primary'
@@ -41,8 +32,6 @@ const DEFAULT_CATALOG = 'AwsDataCatalog'
 const DEFAULT_REUSE_MAX_AGE_MINUTES = 60
 const MAX_RESULTS_PAGE = 1000
 const MAX_LIST_PAGE = 50
-// Only statements that read: the endpoint must never modify the data directory.
-const ALLOWED_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SELECT, StatementType.EXPLAIN])
 
 /** Runtime-tunable behaviour. */
 export interface ServiceConfig {
@@ -130,36 +119,13 @@ export class LocalAthenaService {
 
     const parameters = parseExecutionParameters(input.ExecutionParameters ?? [])
     const kind = classifyStatement(input.QueryString)
-    const sql = translateTrinoSql(input.QueryString)
-    const session = await this.openSession(database)
-    let prepared: DuckDBPreparedStatement | undefined
-    let serializedSql: string | undefined
-    try {
-      prepared = await session.prepare(sql).catch((err: unknown) => {
-        throw invalidRequest(messageOf(err), 'MALFORMED_QUERY')
-      })
-      if (!ALLOWED_STATEMENTS.has(prepared.statementType)) {
-        throw invalidRequest(
-          'Only queries (SELECT, SHOW, DESCRIBE, EXPLAIN) are supported by the local Athena endpoint',
-          'MALFORMED_QUERY',
-        )
-      }
-      if (prepared.parameterCount !== parameters.length) {
-        throw invalidRequest(
-          `The query has ${prepared.parameterCount} parameter placeholder(s) but ${parameters.length} ExecutionParameters were given`,
-        )
-      }
-      try {
-        bindParameters(prepared, parameters)
-      } catch (err) {
-        throw invalidRequest(`ExecutionParameters could not be bound: ${messageOf(err)}`)
-      }
-      if (kind.headerRow) serializedSql = await session.serializeSql(sql).catch(() => undefined)
-    } catch (err) {
-      prepared?.destroySync()
-      session.close()
-      throw err
-    }
+    const statement = await planQuery(this.engine, {
+      query: input.QueryString,
+      database,
+      executionParameters: input.ExecutionParameters ?? [],
+      parameters,
+      headerRow: kind.headerRow,
+    })
     const reuse = input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
     const previous = reuse?.Enabled
       ? this.store.findReusable(
@@ -173,8 +139,7 @@ export class LocalAthenaService {
     // Another request with the same token may have been registered while this one was being prepared.
     const raced = this.replay(input.ClientRequestToken, requestFingerprint)
     if (raced) {
-      prepared.destroySync()
-      session.close()
+      releaseStatement(statement)
       return { QueryExecutionId: raced.id }
     }
 
@@ -215,8 +180,7 @@ export class LocalAthenaService {
     this.stats.recordExecutionStarted()
 
     if (reusable?.result) {
-      prepared.destroySync()
-      session.close()
+      releaseStatement(statement)
       execution.result = reusable.result
       execution.reusedPreviousResult = true
       execution.runningAt = now
@@ -227,7 +191,7 @@ export class LocalAthenaService {
     }
 
     const plan: RunPlan = {
-      statement: { kind: 'engine', session, prepared, headerRow: kind.headerRow, serializedSql },
+      statement,
       faults,
       minQueryMs: this.config.minQueryMs,
       writeResult: (result: StoredResult, signal: AbortSignal) =>
@@ -327,15 +291,6 @@ export class LocalAthenaService {
       throw invalidRequest('Idempotent parameters do not match')
     }
     return previous
-  }
-
-  private async openSession(database: string): Promise<EngineSession> {
-    try {
-      return await this.engine.openSession(database)
-    } catch (err) {
-      if (err instanceof AthenaApiError) throw err
-      throw invalidRequest(`Database '${database}' does not exist (${messageOf(err)})`, 'MALFORMED_QUERY')
-    }
   }
 
   private mustGet(id: string): QueryExecution {
