@@ -50,10 +50,11 @@ export function athenaTypeOf(type: DuckDBType): AthenaType {
       return simple('integer', 10)
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.UINTEGER:
+    // DuckDB's sum of integers; Trino's is a bigint (a sum beyond its range fails the query: execution-runner.ts).
+    case DuckDBTypeId.HUGEINT:
       return simple('bigint', 19)
     case DuckDBTypeId.UBIGINT:
       return simple('decimal', 20, 0)
-    case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
     case DuckDBTypeId.BIGNUM:
       return simple('decimal', 38, 0)

@@ -1,19 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { DuckDBPreparedStatement } from '@duckdb/node-api'
+import { type DuckDBPreparedStatement, DuckDBTypeId } from '@duckdb/node-api'
 import { columnInfo } from './athena-column-types.ts'
 import type { EngineResult, EngineSession } from './duckdb-engine.ts'
-import { failureReason, messageOf } from './duckdb-errors.ts'
+import { messageOf, runtimeFailure } from './duckdb-errors.ts'
 import type { ExecutionFaults } from './fault-injector.ts'
 import type { ExecutionError, QueryExecution, StoredResult } from './query-execution.ts'
 import { rendererFor } from './render-value.ts'
 import { trinoColumnNames } from './trino-column-names.ts'
+import { userError } from './trino-errors.ts'
 
 /** Share of the minimum query time spent QUEUED before the execution turns RUNNING. */
 const QUEUED_SHARE = 0.1
 
-/** Athena ErrorType reported for user errors (bad SQL at run time, bad casts …) and for system errors. */
+/** Athena ErrorType of an injected user error, and of system errors (user errors of queries: trino-errors.ts). */
 export const USER_ERROR_TYPE = 1006
 export const SYSTEM_ERROR_TYPE = 1000
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
 
 /** A statement DuckDB runs: prepared (parsed and bound) at submission on the execution's own session. */
 export interface EngineStatement {
@@ -114,14 +117,32 @@ export function releaseStatement(statement: PlannedStatement): void {
 async function execute(statement: PlannedStatement): Promise<Outcome> {
   if (statement.kind === 'answer') return { kind: 'succeeded', result: statement.result }
   if (statement.kind === 'failure') return { kind: 'failed', error: statement.error }
+  let raw: EngineResult
   try {
-    return {
-      kind: 'succeeded',
-      result: toStoredResult(await statement.session.execute(statement.prepared), statement),
-    }
+    raw = await statement.session.execute(statement.prepared)
   } catch (err) {
-    return failure(2, failureReason(err))
+    return { kind: 'failed', error: runtimeFailure(err) }
   }
+  if (!sumsFitBigint(raw)) {
+    return { kind: 'failed', error: userError('NUMERIC_VALUE_OUT_OF_RANGE', 'bigint addition overflow') }
+  }
+  return { kind: 'succeeded', result: toStoredResult(raw, statement) }
+}
+
+/**
+ * DuckDB sums integers into a 128-bit HUGEINT where Trino sums them into a bigint and fails on overflow;
+ * such columns are reported as bigint (athena-column-types.ts), so every value must fit one.
+ */
+function sumsFitBigint(raw: EngineResult): boolean {
+  const { reader } = raw
+  for (const [column, type] of raw.types.entries()) {
+    if (type.typeId !== DuckDBTypeId.HUGEINT) continue
+    for (let row = 0; row < reader.currentRowCount; row++) {
+      const value = reader.value(column, row)
+      if (typeof value === 'bigint' && (value < INT64_MIN || value > INT64_MAX)) return false
+    }
+  }
+  return true
 }
 
 // Rows stay in DuckDB's compact columnar chunks and are rendered one page at a time: converting a

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api'
-import { AthenaApiError, invalidRequest, tooManyRequests } from './athena-api-error.ts'
+import { invalidRequest, tooManyRequests } from './athena-api-error.ts'
 import { AthenaCatalogApi } from './athena-catalog-api.ts'
 import { type AthenaOperation, isMetadataOperation } from './athena-operations.ts'
 import {
@@ -15,23 +14,9 @@ import {
   startQueryExecutionInput,
   stopQueryExecutionInput,
 } from './athena-requests.ts'
-import { bindParameters } from './bind-parameters.ts'
-import {
-  ATHENA_CATALOG,
-  DEFAULT_DATABASE,
-  type DuckDBEngine,
-  type EngineLogger,
-  type EngineSession,
-} from './duckdb-engine.ts'
-import { messageOf } from './duckdb-errors.ts'
-import { type ParameterValue, parseExecutionParameters } from './execution-parameters.ts'
-import {
-  type EngineStatement,
-  type PlannedStatement,
-  type RunPlan,
-  releaseStatement,
-  runExecution,
-} from './execution-runner.ts'
+import { ATHENA_CATALOG, DEFAULT_DATABASE, type DuckDBEngine, type EngineLogger } from './duckdb-engine.ts'
+import { parseExecutionParameters } from './execution-parameters.ts'
+import { type PlannedStatement, type RunPlan, releaseStatement, runExecution } from './execution-runner.ts'
 import type { ExecutionStore } from './execution-store.ts'
 import type { FaultInjector } from './fault-injector.ts'
 import { rewriteInformationSchema } from './information-schema.ts'
@@ -40,18 +25,16 @@ import { planMetadataStatement } from './metadata-answers.ts'
 import { resolveOutputLocation } from './output-location.ts'
 import { decodePageToken, encodePageToken } from './page-token.ts'
 import { isTerminal, type QueryExecution, type StoredResult, toWireExecution } from './query-execution.ts'
+import { planQuery } from './query-planning.ts'
 import type { ResultFiles } from './result-files.ts'
 import { resultObjectUri } from './s3-location.ts'
-import { translateTrinoSql } from './sql-translate.ts'
-import { classifyStatement, type StatementKind } from './statement-kind.ts'
+import { classifyStatement } from './statement-kind.ts'
 import { outputLocationChoice, type WorkGroups } from './work-groups.ts'
 
 const DEFAULT_CATALOG = 'AwsDataCatalog'
 const DEFAULT_REUSE_MAX_AGE_MINUTES = 60
 const MAX_RESULTS_PAGE = 1000
 const MAX_LIST_PAGE = 50
-// Only statements that read: the endpoint must never modify the data directory.
-const ALLOWED_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SELECT, StatementType.EXPLAIN])
 
 /** Runtime-tunable behaviour. */
 export interface ServiceConfig {
@@ -144,9 +127,16 @@ export class LocalAthenaService {
     const parameters = parseExecutionParameters(input.ExecutionParameters ?? [])
     const kind = classifyStatement(input.QueryString)
     // SHOW and DESCRIBE are answered from the catalog, as Athena answers them from Glue: DuckDB is not involved.
+    // information_schema names a private schema of the same length, so error positions stay the user's.
     const statement: PlannedStatement =
       planMetadataStatement(input.QueryString, database, this.engine.catalog(), parameters.length) ??
-      (await this.prepareOnEngine(input.QueryString, database, parameters, kind))
+      (await planQuery(this.engine, {
+        query: rewriteInformationSchema(input.QueryString),
+        database,
+        executionParameters: input.ExecutionParameters ?? [],
+        parameters,
+        headerRow: kind.headerRow,
+      }))
     const reuse = input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
     const previous = reuse?.Enabled
       ? this.store.findReusable(
@@ -227,46 +217,6 @@ export class LocalAthenaService {
     this.running.add(run)
     void run.finally(() => this.running.delete(run))
     return { QueryExecutionId: id }
-  }
-
-  /** Parses and binds a statement on a new DuckDB session of the execution (refused at submission when invalid). */
-  private async prepareOnEngine(
-    query: string,
-    database: string,
-    parameters: ParameterValue[],
-    kind: StatementKind,
-  ): Promise<EngineStatement> {
-    const sql = translateTrinoSql(rewriteInformationSchema(query))
-    const session = await this.openSession(database)
-    let prepared: DuckDBPreparedStatement | undefined
-    let serializedSql: string | undefined
-    try {
-      prepared = await session.prepare(sql).catch((err: unknown) => {
-        throw invalidRequest(messageOf(err), 'MALFORMED_QUERY')
-      })
-      if (!ALLOWED_STATEMENTS.has(prepared.statementType)) {
-        throw invalidRequest(
-          'Only queries (SELECT, SHOW, DESCRIBE, EXPLAIN) are supported by the local Athena endpoint',
-          'MALFORMED_QUERY',
-        )
-      }
-      if (prepared.parameterCount !== parameters.length) {
-        throw invalidRequest(
-          `The query has ${prepared.parameterCount} parameter placeholder(s) but ${parameters.length} ExecutionParameters were given`,
-        )
-      }
-      try {
-        bindParameters(prepared, parameters)
-      } catch (err) {
-        throw invalidRequest(`ExecutionParameters could not be bound: ${messageOf(err)}`)
-      }
-      if (kind.headerRow) serializedSql = await session.serializeSql(sql).catch(() => undefined)
-    } catch (err) {
-      prepared?.destroySync()
-      session.close()
-      throw err
-    }
-    return { kind: 'engine', session, prepared, headerRow: kind.headerRow, serializedSql }
   }
 
   private getQueryExecution(id: string): Record<string, unknown> {
@@ -352,15 +302,6 @@ export class LocalAthenaService {
       throw invalidRequest('Idempotent parameters do not match')
     }
     return previous
-  }
-
-  private async openSession(database: string): Promise<EngineSession> {
-    try {
-      return await this.engine.openSession(database)
-    } catch (err) {
-      if (err instanceof AthenaApiError) throw err
-      throw invalidRequest(`Database '${database}' does not exist (${messageOf(err)})`, 'MALFORMED_QUERY')
-    }
   }
 
   private mustGet(id: string): QueryExecution {

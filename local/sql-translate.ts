@@ -1,6 +1,23 @@
 import { isTrivia, type SqlToken, tokenizeSql } from './sql-lexer.ts'
 import { FORMAT_FUNCTIONS, mysqlToStrftime, TRINO_FUNCTION_NAMES, TRINO_SCHEMA } from './trino-functions.ts'
 
+/** SQL rewritten for DuckDB, with the way back to the text the client sent. */
+export interface TranslatedSql {
+  sql: string
+  /**
+   * Offset in the source text of the character at `offset` in `sql`: a position inside a rewritten token maps
+   * to the start of the token it replaced, so an error DuckDB reports on `_trino.date_add` points at `date_add`.
+   */
+  sourceOffset(offset: number): number
+}
+
+export interface TranslateOptions {
+  /** Literals spliced in place of the `?` placeholders, in order (for analysis only: never for running). */
+  parameters?: readonly string[] | undefined
+  /** Tokens before this source offset become blanks of the same length (`EXPLAIN` in front of a query). */
+  blankBefore?: number | undefined
+}
+
 /**
  * Rewrites calls of emulated Trino functions (`date_add(`, `regexp_like(` …) to their macros in the
  * private schema, and `date_format`/`date_parse` with a literal format to DuckDB's strftime/strptime
@@ -9,11 +26,24 @@ import { FORMAT_FUNCTIONS, mysqlToStrftime, TRINO_FUNCTION_NAMES, TRINO_SCHEMA }
  * those names stay intact.
  */
 export function translateTrinoSql(sql: string): string {
-  const tokens = tokenizeSql(sql)
+  return translateSql(sql).sql
+}
+
+/**
+ * `translateTrinoSql` with its offset map; also turns binary literals (`X'0A'`, which DuckDB would read as
+ * the string 'x0A') into `from_hex('0A')` and, when asked, splices parameters in or blanks a prefix.
+ */
+export function translateSql(source: string, options: TranslateOptions = {}): TranslatedSql {
+  const tokens = tokenizeSql(source)
   const replacements = new Map<number, string>()
   let previous: string | undefined
+  let parameter = 0
   for (const [i, token] of tokens.entries()) {
     const name = token.text.toLowerCase()
+    if (options.blankBefore !== undefined && token.start < options.blankBefore) {
+      replacements.set(i, token.text.replace(/[^\n]/g, ' '))
+      continue
+    }
     if (token.kind === 'word' && previous !== '.' && TRINO_FUNCTION_NAMES.has(name)) {
       const open = nextSignificant(tokens, i + 1)
       if (open !== undefined && tokens[open]?.text === '(') {
@@ -27,9 +57,56 @@ export function translateTrinoSql(sql: string): string {
         }
       }
     }
+    const literal = tokens[i + 1]
+    if (name === 'x' && token.kind === 'word' && literal?.kind === 'string' && literal.terminated) {
+      replacements.set(i, 'from_hex(')
+      replacements.set(i + 1, `${literal.text.replace(/\s/g, '')})`)
+    }
+    if (token.kind === 'symbol' && token.text === '?' && options.parameters !== undefined) {
+      const value = options.parameters[parameter++]
+      if (value !== undefined) replacements.set(i, `(${value.trim()})`)
+    }
     if (!isTrivia(token)) previous = token.text
   }
-  return tokens.map((t, i) => replacements.get(i) ?? t.text).join('')
+  return withOffsetMap(source, tokens, replacements)
+}
+
+interface Segment {
+  sourceStart: number
+  outStart: number
+  length: number
+  rewritten: boolean
+}
+
+function withOffsetMap(source: string, tokens: readonly SqlToken[], replacements: Map<number, string>) {
+  const segments: Segment[] = []
+  let sql = ''
+  for (const [i, token] of tokens.entries()) {
+    const text = replacements.get(i) ?? token.text
+    segments.push({
+      sourceStart: token.start,
+      outStart: sql.length,
+      length: text.length,
+      rewritten: text !== token.text,
+    })
+    sql += text
+  }
+  return {
+    sql,
+    sourceOffset(offset: number): number {
+      if (offset >= sql.length) return source.length
+      let lo = 0
+      let hi = segments.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1
+        if ((segments[mid]?.outStart ?? 0) <= offset) lo = mid
+        else hi = mid - 1
+      }
+      const segment = segments[lo]
+      if (segment === undefined) return 0
+      return segment.rewritten ? segment.sourceStart : segment.sourceStart + (offset - segment.outStart)
+    },
+  }
 }
 
 function nextSignificant(tokens: readonly SqlToken[], from: number): number | undefined {

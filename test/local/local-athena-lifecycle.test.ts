@@ -37,7 +37,8 @@ describe('failures', () => {
     expect(e.Status?.StateChangeReason).toMatch(/^INVALID_CAST_ARGUMENT: .*abc/)
     expect(e.Status?.AthenaError).toEqual({
       ErrorCategory: 2,
-      ErrorType: 1006,
+      // Athena's ErrorType for INVALID_CAST_ARGUMENT.
+      ErrorType: 1100,
       Retryable: false,
       ErrorMessage: e.Status?.StateChangeReason,
     })

@@ -106,9 +106,20 @@ describe('ExecutionParameters', () => {
       const err = await rejected(() => f.start(sql, { ExecutionParameters: [bad] }))
       expect(err.message).toContain('not a single SQL literal')
     }
-    await rejected(() => f.start('SELECT ? + ?', { ExecutionParameters: ['1'] }))
-    await rejected(() => f.start('SELECT 1', { ExecutionParameters: ['1'] }))
     await rejected(() => f.start('SELECT ?', { ExecutionParameters: ["DATE '2024-02-30'"] }))
+  })
+
+  it('a wrong number of parameters fails the execution; parameters of a query without placeholders are ignored', async () => {
+    const failed = await f.wait(await f.start('SELECT ? + ?', { ExecutionParameters: ['1'] }))
+    expect(failed.Status?.State).toBe('FAILED')
+    expect(failed.Status?.AthenaError).toEqual({
+      ErrorCategory: 2,
+      ErrorType: 1100,
+      Retryable: false,
+      ErrorMessage:
+        'INVALID_PARAMETER_USAGE: line 1:1: Incorrect number of parameters: expected 2 but found 1',
+    })
+    expect(await row('SELECT 1 AS one', ['1', "'x'"])).toEqual({ one: '1' })
   })
 
   it('counts only placeholders outside strings, quoted identifiers and comments', async () => {
@@ -277,7 +288,10 @@ describe('catalog', () => {
         recursive: true,
       },
     )
-    await rejected(() => f.start('SELECT count(*) FROM other.events'))
+    const missing = "SCHEMA_NOT_FOUND: line 1:22: Schema 'other' does not exist"
+    expect((await f.wait(await f.start('SELECT count(*) FROM other.events'))).Status?.StateChangeReason).toBe(
+      missing,
+    )
     await f.local.refresh()
     const copied = await row("SELECT count(*) AS n FROM other.events WHERE dt = '2024-01-01'")
     const original = await row("SELECT count(*) AS n FROM analytics WHERE dt = '2024-01-01'")
@@ -285,6 +299,8 @@ describe('catalog', () => {
     expect(copied).toEqual(original)
     await rm(path.join(f.dataDir, 'other'), { recursive: true })
     await f.local.refresh()
-    await rejected(() => f.start('SELECT count(*) FROM other.events'))
+    expect((await f.wait(await f.start('SELECT count(*) FROM other.events'))).Status?.StateChangeReason).toBe(
+      missing,
+    )
   })
 })

@@ -62,13 +62,8 @@ const CASES: ReadonlyArray<readonly [string, string, number, number, string]> = 
   ],
   ['CAST(\'{"a":1,"b":[true,null]}\' AS JSON)', 'json', 0, 0, '{"a":1,"b":[true,null]}'],
   ["CAST('ab' AS BLOB)", 'varbinary', 2147483647, 0, '61 62'],
-  [
-    'CAST(170141183460469231731687303715884105727 AS HUGEINT)',
-    'decimal',
-    38,
-    0,
-    '170141183460469231731687303715884105727',
-  ],
+  // A sum of integers: DuckDB's HUGEINT, Trino's bigint.
+  ['(SELECT sum(x) FROM (VALUES (2147483647), (2147483647)) t(x))', 'bigint', 19, 0, '4294967294'],
   [
     "CAST('0b7d6a6e-4bb0-4e1e-9a4e-3f5c2b2f1a00' AS UUID)",
     'uuid',
