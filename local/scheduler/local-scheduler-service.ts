@@ -1,18 +1,25 @@
+import { GroupDeletions } from './group-deletions.ts'
+import { paginate } from './list-pages.ts'
 import { type FiringState, initialCursor } from './schedule-firing.ts'
-import { conflict, notFound, validationError } from './scheduler-api-error.ts'
+import { conflict, notFound, type SchedulerApiError, validationError } from './scheduler-api-error.ts'
 import {
-  type GroupSpec,
-  type ListQuery,
+  parseClientToken,
   parseGroupRequest,
   parseListQuery,
   parseName,
   parseScheduleRequest,
 } from './scheduler-requests.ts'
+import {
+  MAX_TAGS,
+  parseTagKeys,
+  parseTagResourceArn,
+  parseTagResourceBody,
+  type Tag,
+} from './tag-requests.ts'
 
 /** The account id in every ARN the local endpoint hands out. */
 export const LOCAL_ACCOUNT_ID = '000000000000'
 const DEFAULT_GROUP = 'default'
-const DEFAULT_PAGE_SIZE = 100
 
 /** A stored schedule: the last request that created or replaced it, plus what the service adds. */
 export interface ScheduleRecord extends FiringState {
@@ -24,16 +31,30 @@ export interface ScheduleRecord extends FiringState {
 interface GroupRecord {
   name: string
   arn: string
-  tags: GroupSpec['tags']
+  /** Insertion order, which ListTagsForResource answers in; a re-tagged key keeps its place. */
+  tags: Map<string, string>
   creationMs: number
+  state: 'ACTIVE' | 'DELETING'
+  /** The ClientToken of the DeleteScheduleGroup that started the deletion, so its retry answers like it. */
+  deleteToken?: string | undefined
+}
+
+export interface LocalSchedulerServiceOptions {
+  /** Region in the ARNs. */
+  region: string
+  /** The clock (ms since the epoch). */
+  now: () => number
+  /** How long a deleted group stays DELETING before it and its schedules are gone; 0 = at once. */
+  groupDeletionMs: number
 }
 
 /** A JSON body of an answer, with timestamps in epoch seconds as restJson1 sends them. */
 export type Output = Record<string, unknown>
 
 /**
- * EventBridge Scheduler's API semantics over in-memory state: validation, groups, conflicts, idempotent
- * ClientTokens, pagination. Transport-free: the HTTP layer hands it path names, query strings and bodies.
+ * EventBridge Scheduler's API semantics over in-memory state: validation, groups (their tags, their asynchronous
+ * deletion), conflicts, idempotent ClientTokens, pagination. Transport-free: the HTTP layer hands it path names,
+ * query strings and bodies; its only timers are the pending group deletions, cancelled by `dispose()`.
  */
 export class LocalSchedulerService {
   private readonly groups = new Map<string, GroupRecord>()
@@ -42,18 +63,22 @@ export class LocalSchedulerService {
   /** ClientToken of a create → the resource it created, so a retried create answers like the first one. */
   private readonly createTokens = new Map<string, string>()
 
-  constructor(
-    private readonly region: string,
-    private readonly now: () => number,
-  ) {
-    this.groups.set(DEFAULT_GROUP, this.newGroup(DEFAULT_GROUP, [], now()))
+  private readonly deletions: GroupDeletions
+  private readonly region: string
+  private readonly now: () => number
+
+  constructor(options: LocalSchedulerServiceOptions) {
+    this.region = options.region
+    this.now = options.now
+    this.deletions = new GroupDeletions(options.groupDeletionMs)
+    this.groups.set(DEFAULT_GROUP, this.newGroup(DEFAULT_GROUP, [], this.now()))
   }
 
   /** CreateSchedule. */
   createSchedule(name: string, body: unknown): Output {
     const now = this.now()
     const spec = parseScheduleRequest(name, body, now)
-    this.requireGroup(spec.groupName)
+    this.requireActiveGroup(spec.groupName)
     const key = scheduleKey(spec.groupName, name)
     const existing = this.schedules.get(key)
     if (existing) {
@@ -81,7 +106,7 @@ export class LocalSchedulerService {
   updateSchedule(name: string, body: unknown): Output {
     const now = this.now()
     const spec = parseScheduleRequest(name, body, now)
-    this.requireGroup(spec.groupName)
+    this.requireActiveGroup(spec.groupName)
     const key = scheduleKey(spec.groupName, name)
     const existing = this.schedules.get(key)
     if (!existing) throw notFound(`Schedule ${name} does not exist.`)
@@ -158,6 +183,7 @@ export class LocalSchedulerService {
     const spec = parseGroupRequest(name, body)
     const existing = this.groups.get(name)
     if (existing) {
+      if (existing.state === 'DELETING') throw beingDeleted(name)
       if (
         spec.clientToken !== undefined &&
         this.createTokens.get(tokenKey('group', spec.clientToken)) === name
@@ -186,18 +212,65 @@ export class LocalSchedulerService {
     return compact({ ScheduleGroups: page.map(([, g]) => groupSummary(g)), NextToken: nextToken })
   }
 
-  /** DeleteScheduleGroup: deletes the group's schedules with it; `default` cannot be deleted. */
-  deleteGroup(name: string): Output {
-    const group = this.requireGroup(parseName(name, 'Name'))
+  /**
+   * DeleteScheduleGroup, asynchronous as in the service: the group turns DELETING, then after `groupDeletionMs`
+   * it and its schedules are gone. `default` cannot be deleted.
+   */
+  deleteGroup(name: string, clientToken: string | undefined): Output {
+    parseName(name, 'Name')
+    const token = parseClientToken(clientToken)
+    const group = this.requireGroup(name)
     if (group.name === DEFAULT_GROUP) throw validationError('Cannot delete the default schedule group.')
-    for (const [key, r] of this.schedules) if (r.spec.groupName === group.name) this.schedules.delete(key)
-    this.groups.delete(group.name)
+    if (group.state === 'DELETING') {
+      if (token !== undefined && token === group.deleteToken) return {}
+      throw beingDeleted(group.name)
+    }
+    group.state = 'DELETING'
+    group.deleteToken = token
+    this.deletions.start(group.name, () => this.finishGroupDeletion(group))
     return {}
   }
 
-  /** Every stored schedule (for the firing loop). */
-  allSchedules(): ScheduleRecord[] {
-    return [...this.schedules.values()]
+  /** TagResource: adds the tags to a schedule group, replacing the values of keys it already has. */
+  tagResource(arn: string, body: unknown): Output {
+    const name = parseTagResourceArn(arn)
+    const tags = parseTagResourceBody(body)
+    const group = this.groupOfArn(arn, name)
+    this.requireTagsEditable(group, 'tag')
+    const merged = new Map(group.tags)
+    for (const { Key, Value } of tags) merged.set(Key, Value)
+    if (merged.size > MAX_TAGS)
+      throw validationError(
+        `A schedule group can have at most ${MAX_TAGS} tags; this request would leave it ${merged.size}.`,
+      )
+    group.tags = merged
+    return {}
+  }
+
+  /** UntagResource: removes the keys from a schedule group; absent keys are ignored. */
+  untagResource(arn: string, tagKeys: string[] | undefined): Output {
+    const name = parseTagResourceArn(arn)
+    const keys = parseTagKeys(tagKeys)
+    const group = this.groupOfArn(arn, name)
+    this.requireTagsEditable(group, 'untag')
+    for (const key of keys) group.tags.delete(key)
+    return {}
+  }
+
+  /** ListTagsForResource. */
+  listTags(arn: string): Output {
+    const group = this.groupOfArn(arn, parseTagResourceArn(arn))
+    return { Tags: [...group.tags].map(([Key, Value]) => ({ Key, Value })) }
+  }
+
+  /** Every schedule that may fire: those of groups being deleted never fire again. */
+  schedulesToFire(): ScheduleRecord[] {
+    return [...this.schedules.values()].filter((r) => this.groups.get(r.spec.groupName)?.state === 'ACTIVE')
+  }
+
+  /** Cancels the pending group deletions (the endpoint is closing; its state goes with it). */
+  dispose(): void {
+    this.deletions.clear()
   }
 
   /** Sets the firing cursor of a schedule, if it is still the same record. */
@@ -229,8 +302,35 @@ export class LocalSchedulerService {
     return group
   }
 
-  private newGroup(name: string, tags: GroupSpec['tags'], nowMs: number): GroupRecord {
-    return { name, arn: this.arn(`schedule-group/${name}`), tags, creationMs: nowMs }
+  /** A group schedules can be created in or changed in: it exists and is not being deleted. */
+  private requireActiveGroup(name: string): GroupRecord {
+    const group = this.requireGroup(name)
+    if (group.state === 'DELETING') throw beingDeleted(name)
+    return group
+  }
+
+  /** The group an ARN of the tag operations designates; another region's or account's ARN designates none. */
+  private groupOfArn(arn: string, name: string): GroupRecord {
+    const group = this.groups.get(name)
+    if (!group || group.arn !== arn) throw notFound(`Schedule group ${name} does not exist.`)
+    return group
+  }
+
+  private requireTagsEditable(group: GroupRecord, verb: 'tag' | 'untag'): void {
+    if (group.name === DEFAULT_GROUP) throw validationError(`Cannot ${verb} the default schedule group.`)
+    if (group.state === 'DELETING') throw beingDeleted(group.name)
+  }
+
+  /** The end of an asynchronous deletion: the group and its schedules disappear. */
+  private finishGroupDeletion(group: GroupRecord): void {
+    if (this.groups.get(group.name) !== group) return
+    for (const [key, r] of this.schedules) if (r.spec.groupName === group.name) this.schedules.delete(key)
+    this.groups.delete(group.name)
+  }
+
+  private newGroup(name: string, tags: Tag[], nowMs: number): GroupRecord {
+    const tagMap = new Map(tags.map((t) => [t.Key, t.Value]))
+    return { name, arn: this.arn(`schedule-group/${name}`), tags: tagMap, creationMs: nowMs, state: 'ACTIVE' }
   }
 
   private arn(resource: string): string {
@@ -246,11 +346,15 @@ function tokenKey(kind: 'schedule' | 'group', token: string): string {
   return `${kind}:${token}`
 }
 
+function beingDeleted(group: string): SchedulerApiError {
+  return conflict(`Schedule group ${group} is being deleted.`)
+}
+
 function groupSummary(g: GroupRecord): Output {
   return {
     Arn: g.arn,
     Name: g.name,
-    State: 'ACTIVE',
+    State: g.state,
     CreationDate: seconds(g.creationMs),
     LastModificationDate: seconds(g.creationMs),
   }
@@ -263,45 +367,4 @@ function seconds(ms: number | undefined): number | undefined {
 /** Drops undefined members, which JSON would drop anyway, so answers look like the service's. */
 function compact(o: Output): Output {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
-}
-
-/**
- * One page after the key a NextToken names. Keyed rather than positional, so schedules created or deleted
- * between pages (a sync deleting while it lists) neither repeat nor skip the others.
- */
-function paginate<T>(
-  sorted: Array<[string, T]>,
-  q: ListQuery,
-  scope: string,
-): { page: Array<[string, T]>; nextToken: string | undefined } {
-  const size = q.MaxResults ?? DEFAULT_PAGE_SIZE
-  let start = 0
-  if (q.NextToken !== undefined) {
-    const after = decodeToken(q.NextToken, scope)
-    start = sorted.findIndex(([key]) => key > after)
-    if (start === -1) start = sorted.length
-  }
-  const page = sorted.slice(start, start + size)
-  const last = page.at(-1)
-  const more = start + size < sorted.length
-  return { page, nextToken: more && last ? encodeToken(last[0], scope) : undefined }
-}
-
-function encodeToken(afterKey: string, scope: string): string {
-  return Buffer.from(JSON.stringify({ s: scope, a: afterKey })).toString('base64url')
-}
-
-function decodeToken(token: string, scope: string): string {
-  let decoded: unknown
-  try {
-    decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))
-  } catch {
-    throw validationError('Invalid NextToken.')
-  }
-  const { s, a } = (typeof decoded === 'object' && decoded !== null ? decoded : {}) as {
-    s?: unknown
-    a?: unknown
-  }
-  if (s !== scope || typeof a !== 'string') throw validationError('Invalid NextToken.')
-  return a
 }

@@ -72,11 +72,24 @@ export function createLocalSchedulerApp(control: LocalSchedulerControl): Hono {
   )
   app.delete(
     '/schedule-groups/:name',
-    api((c) => service.deleteGroup(pathName(c))),
+    api((c) => service.deleteGroup(pathName(c), c.req.query('clientToken'))),
   )
   app.get(
     '/schedule-groups',
     api((c) => service.listGroups(c.req.query())),
+  )
+  // The SDK percent-encodes the ARN into one label (its `/` included); `{.+}` also takes an unencoded one.
+  app.post(
+    '/tags/:arn{.+}',
+    api(async (c) => service.tagResource(pathArn(c), await body(c))),
+  )
+  app.delete(
+    '/tags/:arn{.+}',
+    api((c) => service.untagResource(pathArn(c), c.req.queries('TagKeys'))),
+  )
+  app.get(
+    '/tags/:arn{.+}',
+    api((c) => service.listTags(pathArn(c))),
   )
 
   app.get('/_local/health', (c) => c.json({ ok: true }))
@@ -101,6 +114,11 @@ export function createLocalSchedulerApp(control: LocalSchedulerControl): Hono {
 /** The `{Name}` label (routes without it never call this). */
 function pathName(c: Context): string {
   return c.req.param('name') ?? ''
+}
+
+/** The `{ResourceArn}` label, decoded. */
+function pathArn(c: Context): string {
+  return c.req.param('arn') ?? ''
 }
 
 async function body(c: Context): Promise<unknown> {

@@ -5,7 +5,9 @@ import {
   type ScheduleExpression,
   ScheduleExpressionError,
 } from '../../src/config/schedule-expression.ts'
+import { parseMember } from './request-validation.ts'
 import { validationError } from './scheduler-api-error.ts'
+import { parseTags, tagList } from './tag-requests.ts'
 
 // Constraints below are the service model's (lengths, patterns, ranges), so the same input fails here and in AWS.
 const NAME_PATTERN = /^[0-9a-zA-Z-_.]+$/
@@ -144,10 +146,7 @@ export function parseScheduleRequest(scheduleName: string, body: unknown, nowMs:
 }
 
 const groupBody = z.object({
-  Tags: z
-    .array(z.object({ Key: z.string().min(1).max(128), Value: z.string().min(1).max(256) }))
-    .max(200)
-    .optional(),
+  Tags: tagList.optional(),
   ClientToken: clientToken.optional(),
 })
 
@@ -161,7 +160,12 @@ export interface GroupSpec {
 export function parseGroupRequest(groupName: string, body: unknown): GroupSpec {
   parseMember(name, groupName, 'Name')
   const b = parseMember(groupBody, body ?? {}, undefined)
-  return { tags: b.Tags ?? [], clientToken: b.ClientToken }
+  return { tags: parseTags(b.Tags ?? []), clientToken: b.ClientToken }
+}
+
+/** Validates the `clientToken` query parameter of DeleteScheduleGroup. */
+export function parseClientToken(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : parseMember(clientToken, value, 'ClientToken')
 }
 
 /** Validates a schedule or group name taken from the path or a query parameter. */
@@ -189,18 +193,4 @@ export type ListQuery = z.infer<typeof listQuery>
 /** Validates the query string of ListSchedules / ListScheduleGroups. */
 export function parseListQuery(query: Record<string, string>): ListQuery {
   return parseMember(listQuery, query, undefined)
-}
-
-/** Parses with a zod schema, answering like the service's constraint checks ("N validation errors detected: …"). */
-function parseMember<T>(schema: z.ZodType<T>, value: unknown, member: string | undefined): T {
-  const parsed = schema.safeParse(value)
-  if (parsed.success) return parsed.data
-  const issues = parsed.error.issues
-  const details = issues.map((i) => {
-    const path = [member, ...i.path.map(String)].filter((p) => p !== undefined).join('.') || '(body)'
-    const missing = i.code === 'invalid_type' && /received undefined/.test(i.message)
-    return `Value at '${path}' failed to satisfy constraint: ${missing ? 'Member must not be null' : i.message}`
-  })
-  const noun = issues.length === 1 ? 'error' : 'errors'
-  throw validationError(`${issues.length} validation ${noun} detected: ${details.join('; ')}`)
 }

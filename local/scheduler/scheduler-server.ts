@@ -42,6 +42,11 @@ export interface LocalSchedulerOptions {
   tickMs?: number
   /** Region in the ARNs (default us-east-1). */
   region?: string
+  /**
+   * How long a deleted schedule group stays DELETING before it and its schedules are gone, as the service deletes
+   * them asynchronously (default 1000 ms); 0 = gone by the time DeleteScheduleGroup answers.
+   */
+  groupDeletionMs?: number
   logger?: Logger
 }
 
@@ -55,7 +60,7 @@ export interface LocalScheduler {
   invocations: FiredInvocation[]
   /** The next `n` API calls answer ThrottlingException (429); 0 clears. */
   throttleNext(n: number): void
-  /** Stops the timer, waits for running invocations and stops the server. */
+  /** Stops the timers (firing, pending group deletions), waits for running invocations and stops the server. */
   close(): Promise<void>
 }
 
@@ -65,7 +70,10 @@ export interface LocalScheduler {
  */
 export async function startLocalScheduler(options: LocalSchedulerOptions): Promise<LocalScheduler> {
   const now = options.now ?? Date.now
-  const service = new LocalSchedulerService(options.region ?? 'us-east-1', now)
+  const groupDeletionMs = options.groupDeletionMs ?? 1000
+  if (!Number.isFinite(groupDeletionMs) || groupDeletionMs < 0)
+    throw new RangeError(`groupDeletionMs must be a non-negative number of ms, got ${groupDeletionMs}`)
+  const service = new LocalSchedulerService({ region: options.region ?? 'us-east-1', now, groupDeletionMs })
   const invocations: FiredInvocation[] = []
   const running = new Set<Promise<unknown>>()
   let pendingThrottles = 0
@@ -103,7 +111,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
     const nowMs = at ?? now()
     const planned: Array<{ record: ScheduleRecord; time: number }> = []
     const completed: ScheduleRecord[] = []
-    for (const record of service.allSchedules()) {
+    for (const record of service.schedulesToFire()) {
       if (record.spec.state !== 'ENABLED') continue
       const { times, cursorMs } = dueTimes(record, nowMs)
       // The cursor moves before any target is called, so a concurrent check cannot fire the same time again.
@@ -192,6 +200,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
     close: () => {
       closing ??= (async () => {
         if (timer) clearInterval(timer)
+        service.dispose()
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         // SDK clients keep connections alive; without this close() would wait for them to time out.
         if ('closeAllConnections' in server) server.closeAllConnections()

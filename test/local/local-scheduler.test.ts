@@ -68,7 +68,13 @@ describe('the API, through the real SchedulerClient', () => {
   let client: SchedulerClient
 
   beforeAll(async () => {
-    local = await startLocalScheduler({ invoke: async () => 'ok', now: () => clock, tickMs: 0 })
+    // Group deletions complete at once here; the DELETING window is tested in local-scheduler-groups.test.ts.
+    local = await startLocalScheduler({
+      invoke: async () => 'ok',
+      now: () => clock,
+      tickMs: 0,
+      groupDeletionMs: 0,
+    })
     client = clientFor(local.endpoint)
   })
 
@@ -423,7 +429,7 @@ describe('the API, through the real SchedulerClient', () => {
     expect(everywhere).toEqual(['default/twice', 'other/twice'])
   })
 
-  it('manages schedule groups; deleting one deletes its schedules; default stays', async () => {
+  it('manages schedule groups; deleting one (groupDeletionMs 0) deletes its schedules; default stays', async () => {
     const created = await client.send(new CreateScheduleGroupCommand({ Name: 'team-a' }))
     expect(created.ScheduleGroupArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule-group/team-a')
     await expectServiceError(
