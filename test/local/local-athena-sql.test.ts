@@ -225,7 +225,9 @@ describe('Trino functions', () => {
       try_cast('abc' AS INTEGER) AS k,
       TRY_CAST('12' AS INTEGER) AS l,
       json_extract_scalar('{"a": {"b": "x"}}', '$.a.b') AS m,
-      array_join(ARRAY['a', 'b'], '-') AS n
+      array_join(ARRAY['a', 'b'], '-') AS n,
+      count_if(CAST(NULL AS BOOLEAN)) AS o,
+      count_if(device = 'desktop') > 0 AS p
       FROM analytics WHERE dt = '2024-01-10'`)
     expect(Number(r.a)).toBeGreaterThanOrEqual(18)
     expect(Number(r.a)).toBeLessThanOrEqual(22)
@@ -243,6 +245,8 @@ describe('Trino functions', () => {
       l: '12',
       m: 'x',
       n: 'a-b',
+      o: '0',
+      p: 'true',
     })
   })
 
