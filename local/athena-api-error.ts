@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import { AcpError, type ErrorCode } from '../src/errors.ts'
 
 /** Error types the local endpoint answers with, named exactly as Athena's `__type`. */
 export type AthenaErrorType =
   | 'InvalidRequestException'
+  | 'MetadataException'
   | 'TooManyRequestsException'
   | 'UnknownOperationException'
   | 'SerializationException'
@@ -10,6 +12,7 @@ export type AthenaErrorType =
 
 const DOMAIN_CODES: Record<AthenaErrorType, ErrorCode> = {
   InvalidRequestException: 'VALIDATION',
+  MetadataException: 'NOT_FOUND',
   TooManyRequestsException: 'ENGINE_THROTTLED',
   UnknownOperationException: 'NOT_FOUND',
   SerializationException: 'VALIDATION',
@@ -44,4 +47,16 @@ export function tooManyRequests(message = 'Rate exceeded'): AthenaApiError {
   return new AthenaApiError('TooManyRequestsException', message, {
     Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED',
   })
+}
+
+/**
+ * Athena's MetadataException wrapping a Glue EntityNotFoundException, worded as Athena relays it (clients such as
+ * PyAthena read the Glue error code out of the parenthesis). `entity` is Glue's own sentence, e.g.
+ * `Database x not found.`; Athena says `Entity Not Found` for a missing table.
+ */
+export function entityNotFound(entity = 'Entity Not Found'): AthenaApiError {
+  return new AthenaApiError(
+    'MetadataException',
+    `${entity} (Service: AmazonDataCatalog; Status Code: 400; Error Code: EntityNotFoundException; Request ID: ${randomUUID()}; Proxy: null)`,
+  )
 }

@@ -10,11 +10,12 @@ import { LocalAthenaService } from './local-athena-service.ts'
 import { type LocalAthenaStats, LocalStats } from './local-stats.ts'
 import { checkWorkGroupOutputLocation, DEFAULT_WORK_GROUP_OUTPUT_LOCATION } from './output-location.ts'
 import { type ResultFileLimits, ResultFiles } from './result-files.ts'
-import { parseS3Uri } from './s3-location.ts'
+import { type WorkGroupConfig, WorkGroups } from './work-groups.ts'
 
 export type { Fault } from './fault-injector.ts'
 export type { LocalAthenaStats } from './local-stats.ts'
 export type { ResultFileLimits } from './result-files.ts'
+export type { WorkGroupConfig } from './work-groups.ts'
 export { FaultInjector }
 
 export interface LocalAthenaOptions {
@@ -34,10 +35,16 @@ export interface LocalAthenaOptions {
   /** Budget of the result files; the oldest result sets are deleted first (default 1 GiB, 10,000 results). */
   resultFileLimits?: Partial<ResultFileLimits> | undefined
   /**
-   * The result location every local work group is configured with, used when StartQueryExecution names none
-   * (default `s3://acp-local-results/athena/`). `null`: no work-group location, so requests must carry one.
+   * The result location of `primary` and of every configured work group that sets none, used when
+   * StartQueryExecution names none (default `s3://acp-local-results/athena/`). `null`: no work-group location, so
+   * requests must carry one.
    */
   workGroupOutputLocation?: string | null | undefined
+  /**
+   * Work groups besides `primary` (which always exists; listing it here changes its settings). A request naming
+   * any other work group is refused with InvalidRequestException, as on Athena.
+   */
+  workGroups?: readonly WorkGroupConfig[] | undefined
   /** Delay added to the answer of every Athena call and every S3 request, for benchmarks (default 0). */
   requestLatencyMs?: number | undefined
   logger?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void }
@@ -70,7 +77,7 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
   const config = {
     minQueryMs: checkMs('minQueryMs', options.minQueryMs ?? 0),
     requestLatencyMs: checkMs('requestLatencyMs', options.requestLatencyMs ?? 0),
-    workGroupOutputLocation,
+    workGroups: new WorkGroups(options.workGroups ?? [], workGroupOutputLocation),
   }
   const files = await ResultFiles.open({
     dir: options.resultsDir,
@@ -79,9 +86,8 @@ export async function startLocalAthena(options: LocalAthenaOptions): Promise<Loc
   })
   let engine: DuckDBEngine
   try {
-    const bucket = workGroupOutputLocation === null ? undefined : parseS3Uri(workGroupOutputLocation)?.bucket
-    // The work group's bucket exists from the start, as it would on AWS.
-    if (bucket !== undefined) await files.ensureBucket(bucket)
+    // The work groups' buckets exist from the start, as they would on AWS.
+    for (const bucket of config.workGroups.buckets()) await files.ensureBucket(bucket)
     engine = await DuckDBEngine.create(path.resolve(options.dataDir), options.logger)
   } catch (err) {
     await files.close()

@@ -6,6 +6,7 @@ import {
   type DuckDBResultReader,
   type DuckDBType,
 } from '@duckdb/node-api'
+import { rebuildInformationSchema } from './information-schema.ts'
 import { ScanAccounting } from './scan-accounting.ts'
 import { type DiscoveredTable, discoverTables, quoteIdentifier, tableViewSql } from './table-catalog.ts'
 import {
@@ -125,6 +126,7 @@ export class DuckDBEngine {
     })
     this.tables = tables
     this.snapshot = { databases: await this.describeDatabases(tables), tables: described }
+    await this.adminExclusive(() => rebuildInformationSchema(this.admin, ATHENA_CATALOG, this.snapshot))
     this.logger?.info(
       { dataDir: this.dataDir, tables: tables.map((t) => `${t.database}.${t.table}`) },
       'local athena: tables loaded',

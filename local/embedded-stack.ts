@@ -43,6 +43,8 @@ export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedSe
       dataDir: settings.dataDir,
       port: 0,
       minQueryMs: settings.localAthenaMinQueryMs,
+      // Every work group the service may name exists (Athena refuses unknown ones), with the default location.
+      workGroups: serviceWorkGroups(settings).map((name) => ({ name })),
       logger,
     })
     logger.info(
@@ -98,4 +100,15 @@ export async function startEmbeddedStack(settings: Settings): Promise<EmbeddedSe
     flushLogger(logger)
     throw err
   }
+}
+
+/** The work groups the service's queries run in: ATHENA_WORKGROUP and the catalog queries' own `workgroup`s. */
+export function serviceWorkGroups(settings: {
+  athena: { workgroup: string }
+  catalog: { queries: ReadonlyMap<string, { workgroup: string | undefined }> }
+}): string[] {
+  const names = [settings.athena.workgroup]
+  for (const query of settings.catalog.queries.values())
+    if (query.workgroup !== undefined) names.push(query.workgroup)
+  return [...new Set(names)].sort()
 }

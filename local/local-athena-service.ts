@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api'
 import { AthenaApiError, invalidRequest, tooManyRequests } from './athena-api-error.ts'
-import type { AthenaOperation } from './athena-operations.ts'
+import { AthenaCatalogApi } from './athena-catalog-api.ts'
+import { type AthenaOperation, isMetadataOperation } from './athena-operations.ts'
 import {
   batchGetQueryExecutionInput,
   type GetQueryResultsInput,
@@ -23,20 +24,28 @@ import {
   type EngineSession,
 } from './duckdb-engine.ts'
 import { messageOf } from './duckdb-errors.ts'
-import { parseExecutionParameters } from './execution-parameters.ts'
-import { type RunPlan, runExecution } from './execution-runner.ts'
+import { type ParameterValue, parseExecutionParameters } from './execution-parameters.ts'
+import {
+  type EngineStatement,
+  type PlannedStatement,
+  type RunPlan,
+  releaseStatement,
+  runExecution,
+} from './execution-runner.ts'
 import type { ExecutionStore } from './execution-store.ts'
 import type { FaultInjector } from './fault-injector.ts'
+import { rewriteInformationSchema } from './information-schema.ts'
 import type { LocalStats } from './local-stats.ts'
+import { planMetadataStatement } from './metadata-answers.ts'
 import { resolveOutputLocation } from './output-location.ts'
 import { decodePageToken, encodePageToken } from './page-token.ts'
 import { isTerminal, type QueryExecution, type StoredResult, toWireExecution } from './query-execution.ts'
 import type { ResultFiles } from './result-files.ts'
 import { resultObjectUri } from './s3-location.ts'
 import { translateTrinoSql } from './sql-translate.ts'
-import { classifyStatement } from './statement-kind.ts'
+import { classifyStatement, type StatementKind } from './statement-kind.ts'
+import { outputLocationChoice, type WorkGroups } from './work-groups.ts'
 
-const DEFAULT_WORK_GROUP = 'primary'
 const DEFAULT_CATALOG = 'AwsDataCatalog'
 const DEFAULT_REUSE_MAX_AGE_MINUTES = 60
 const MAX_RESULTS_PAGE = 1000
@@ -47,8 +56,8 @@ const ALLOWED_STATEMENTS: ReadonlySet<StatementType> = new Set([StatementType.SE
 /** Runtime-tunable behaviour. */
 export interface ServiceConfig {
   minQueryMs: number
-  /** The result location every work group is configured with; null: requests must name one. */
-  workGroupOutputLocation: string | null
+  /** The work groups requests may name (an unknown one is refused, as on Athena). */
+  workGroups: WorkGroups
 }
 
 /**
@@ -57,6 +66,7 @@ export interface ServiceConfig {
  */
 export class LocalAthenaService {
   private readonly running = new Set<Promise<void>>()
+  private readonly metadata: AthenaCatalogApi
 
   constructor(
     private readonly engine: DuckDBEngine,
@@ -66,7 +76,9 @@ export class LocalAthenaService {
     private readonly stats: LocalStats,
     readonly config: ServiceConfig,
     private readonly logger?: EngineLogger,
-  ) {}
+  ) {
+    this.metadata = new AthenaCatalogApi(() => engine.catalog(), config.workGroups)
+  }
 
   /** Handles one API call: counts it, applies throttle faults, then runs the operation. */
   async call(operation: AthenaOperation, body: unknown): Promise<Record<string, unknown>> {
@@ -76,6 +88,7 @@ export class LocalAthenaService {
       if (typeof id === 'string') this.stats.recordStatusCall(id)
     }
     if (this.faults.takeThrottle(operation, this.queryTextOf(operation, body))) throw tooManyRequests()
+    if (isMetadataOperation(operation)) return this.metadata.call(operation, body)
     switch (operation) {
       case 'StartQueryExecution':
         return this.startQueryExecution(parseRequest(startQueryExecutionInput, body))
@@ -107,10 +120,10 @@ export class LocalAthenaService {
         `Catalog '${catalog}' does not exist (the local endpoint only has ${DEFAULT_CATALOG})`,
       )
     }
-    const workGroup = input.WorkGroup ?? DEFAULT_WORK_GROUP
+    const group = this.config.workGroups.get(input.WorkGroup)
+    const workGroup = group.name
     const output = resolveOutputLocation(
-      input.ResultConfiguration?.OutputLocation,
-      this.config.workGroupOutputLocation,
+      ...outputLocationChoice(group, input.ResultConfiguration?.OutputLocation),
     )
     const fingerprint = JSON.stringify([
       input.QueryString,
@@ -130,36 +143,10 @@ export class LocalAthenaService {
 
     const parameters = parseExecutionParameters(input.ExecutionParameters ?? [])
     const kind = classifyStatement(input.QueryString)
-    const sql = translateTrinoSql(input.QueryString)
-    const session = await this.openSession(database)
-    let prepared: DuckDBPreparedStatement | undefined
-    let serializedSql: string | undefined
-    try {
-      prepared = await session.prepare(sql).catch((err: unknown) => {
-        throw invalidRequest(messageOf(err), 'MALFORMED_QUERY')
-      })
-      if (!ALLOWED_STATEMENTS.has(prepared.statementType)) {
-        throw invalidRequest(
-          'Only queries (SELECT, SHOW, DESCRIBE, EXPLAIN) are supported by the local Athena endpoint',
-          'MALFORMED_QUERY',
-        )
-      }
-      if (prepared.parameterCount !== parameters.length) {
-        throw invalidRequest(
-          `The query has ${prepared.parameterCount} parameter placeholder(s) but ${parameters.length} ExecutionParameters were given`,
-        )
-      }
-      try {
-        bindParameters(prepared, parameters)
-      } catch (err) {
-        throw invalidRequest(`ExecutionParameters could not be bound: ${messageOf(err)}`)
-      }
-      if (kind.headerRow) serializedSql = await session.serializeSql(sql).catch(() => undefined)
-    } catch (err) {
-      prepared?.destroySync()
-      session.close()
-      throw err
-    }
+    // SHOW and DESCRIBE are answered from the catalog, as Athena answers them from Glue: DuckDB is not involved.
+    const statement: PlannedStatement =
+      planMetadataStatement(input.QueryString, database, this.engine.catalog(), parameters.length) ??
+      (await this.prepareOnEngine(input.QueryString, database, parameters, kind))
     const reuse = input.ResultReuseConfiguration?.ResultReuseByAgeConfiguration
     const previous = reuse?.Enabled
       ? this.store.findReusable(
@@ -173,8 +160,7 @@ export class LocalAthenaService {
     // Another request with the same token may have been registered while this one was being prepared.
     const raced = this.replay(input.ClientRequestToken, requestFingerprint)
     if (raced) {
-      prepared.destroySync()
-      session.close()
+      releaseStatement(statement)
       return { QueryExecutionId: raced.id }
     }
 
@@ -215,8 +201,7 @@ export class LocalAthenaService {
     this.stats.recordExecutionStarted()
 
     if (reusable?.result) {
-      prepared.destroySync()
-      session.close()
+      releaseStatement(statement)
       execution.result = reusable.result
       execution.reusedPreviousResult = true
       execution.runningAt = now
@@ -227,7 +212,7 @@ export class LocalAthenaService {
     }
 
     const plan: RunPlan = {
-      statement: { kind: 'engine', session, prepared, headerRow: kind.headerRow, serializedSql },
+      statement,
       faults,
       minQueryMs: this.config.minQueryMs,
       writeResult: (result: StoredResult, signal: AbortSignal) =>
@@ -242,6 +227,46 @@ export class LocalAthenaService {
     this.running.add(run)
     void run.finally(() => this.running.delete(run))
     return { QueryExecutionId: id }
+  }
+
+  /** Parses and binds a statement on a new DuckDB session of the execution (refused at submission when invalid). */
+  private async prepareOnEngine(
+    query: string,
+    database: string,
+    parameters: ParameterValue[],
+    kind: StatementKind,
+  ): Promise<EngineStatement> {
+    const sql = translateTrinoSql(rewriteInformationSchema(query))
+    const session = await this.openSession(database)
+    let prepared: DuckDBPreparedStatement | undefined
+    let serializedSql: string | undefined
+    try {
+      prepared = await session.prepare(sql).catch((err: unknown) => {
+        throw invalidRequest(messageOf(err), 'MALFORMED_QUERY')
+      })
+      if (!ALLOWED_STATEMENTS.has(prepared.statementType)) {
+        throw invalidRequest(
+          'Only queries (SELECT, SHOW, DESCRIBE, EXPLAIN) are supported by the local Athena endpoint',
+          'MALFORMED_QUERY',
+        )
+      }
+      if (prepared.parameterCount !== parameters.length) {
+        throw invalidRequest(
+          `The query has ${prepared.parameterCount} parameter placeholder(s) but ${parameters.length} ExecutionParameters were given`,
+        )
+      }
+      try {
+        bindParameters(prepared, parameters)
+      } catch (err) {
+        throw invalidRequest(`ExecutionParameters could not be bound: ${messageOf(err)}`)
+      }
+      if (kind.headerRow) serializedSql = await session.serializeSql(sql).catch(() => undefined)
+    } catch (err) {
+      prepared?.destroySync()
+      session.close()
+      throw err
+    }
+    return { kind: 'engine', session, prepared, headerRow: kind.headerRow, serializedSql }
   }
 
   private getQueryExecution(id: string): Record<string, unknown> {
@@ -261,7 +286,7 @@ export class LocalAthenaService {
   }
 
   private listQueryExecutions(input: ListQueryExecutionsInput): Record<string, unknown> {
-    const workGroup = input.WorkGroup ?? DEFAULT_WORK_GROUP
+    const workGroup = this.config.workGroups.get(input.WorkGroup).name
     const scope = `list:${workGroup}`
     const before = input.NextToken
       ? decodePageToken(input.NextToken, scope, Number.MAX_SAFE_INTEGER)

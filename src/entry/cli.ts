@@ -50,6 +50,10 @@ export function buildCli(env: Env): Command {
     .option('--results-dir <dir>', 'where result files are written and served over S3 (default: a temp dir)')
     .option('--request-latency-ms <ms>', 'delay added to every Athena and S3 answer', nonNegativeInt, 0)
     .option(
+      '--work-groups <file>',
+      'YAML or JSON list of work groups besides primary ({ name, description, outputLocation, enforceWorkGroupConfiguration, … })',
+    )
+    .option(
       '--sample-data',
       'write the sample data (the last 91 days) into an empty data dir, and again when it no longer ends today',
     )
@@ -62,10 +66,16 @@ export function buildCli(env: Env): Command {
         minQueryMs: number
         resultsDir?: string
         requestLatencyMs: number
+        workGroups?: string
         sampleData?: boolean
         sampleStart?: string
       }) => {
         const { startLocalAthena } = await import('../../local/athena-server.ts')
+        // Read first: a bad file fails before sample data is written or a port is taken.
+        const workGroups =
+          opts.workGroups === undefined
+            ? undefined
+            : await (await import('../../local/work-groups-file.ts')).readWorkGroupsFile(opts.workGroups)
         if (opts.sampleData || opts.sampleStart !== undefined) {
           const { ensureSampleData } = await import('../../local/sample-data-refresh.ts')
           const outcome = await ensureSampleData({ dataDir: opts.dataDir, start: opts.sampleStart })
@@ -79,6 +89,7 @@ export function buildCli(env: Env): Command {
           minQueryMs: opts.minQueryMs,
           resultsDir: opts.resultsDir,
           requestLatencyMs: opts.requestLatencyMs,
+          workGroups,
         })
         const ready = { endpoint: local.endpoint, port: local.port, resultsDir: local.resultsDir }
         process.stdout.write(`${JSON.stringify(ready)}\n`)

@@ -11,7 +11,7 @@ import {
   StartQueryExecutionCommand,
   type StartQueryExecutionCommandInput,
 } from '@aws-sdk/client-athena'
-import { type LocalAthena, startLocalAthena } from '../../local/athena-server.ts'
+import { type LocalAthena, startLocalAthena, type WorkGroupConfig } from '../../local/athena-server.ts'
 import { generateSampleData, REFERENCE_START } from '../../local/sample-data.ts'
 
 /** Rows of the per-file sample data set: small enough to generate in well under a second. */
@@ -53,11 +53,16 @@ export function localAthenaClient(endpoint: string, maxAttempts?: number): Athen
 
 /** Generates sample data (2024-01-01 … 2024-03-31) into a fresh temp dir and starts an embedded local Athena on an ephemeral port. */
 export async function startLocalAthenaFixture(
-  options: { rows?: number; minQueryMs?: number } = {},
+  options: { rows?: number; minQueryMs?: number; workGroups?: WorkGroupConfig[] } = {},
 ): Promise<LocalAthenaFixture> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'local-athena-test-'))
   await generateSampleData({ dataDir, start: REFERENCE_START, days: 91, rows: options.rows ?? FIXTURE_ROWS })
-  const local = await startLocalAthena({ dataDir, port: 0, minQueryMs: options.minQueryMs ?? 0 })
+  const local = await startLocalAthena({
+    dataDir,
+    port: 0,
+    minQueryMs: options.minQueryMs ?? 0,
+    workGroups: options.workGroups,
+  })
   const client = localAthenaClient(local.endpoint)
 
   const start = async (sql: string, input: Partial<StartQueryExecutionCommandInput> = {}) => {

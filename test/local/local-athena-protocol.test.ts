@@ -19,7 +19,10 @@ import { rejection } from '../helpers/rejection.ts'
 let f: LocalAthenaFixture
 
 beforeAll(async () => {
-  f = await startLocalAthenaFixture()
+  // The work groups the listing tests run in exist, as they would have to on Athena.
+  f = await startLocalAthenaFixture({
+    workGroups: [{ name: 'listing' }, { name: 'batch' }, { name: 'other' }],
+  })
 })
 
 afterAll(async () => {
