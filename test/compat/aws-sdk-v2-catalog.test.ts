@@ -1,6 +1,7 @@
 import type Athena from 'aws-sdk/clients/athena.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  BUILT_IN_CATALOG_NOT_DESCRIBED,
   type CompatAthena,
   SAMPLE_COLUMNS,
   SAMPLE_PARTITION_KEYS,
@@ -47,11 +48,12 @@ describe('AWS SDK v2 (aws-sdk) schema discovery against the local Athena', () =>
     await f?.close()
   })
 
-  it('lists and gets the data catalog', async () => {
+  it('lists the data catalog, which GetDataCatalog does not describe (as on Athena)', async () => {
     const listed = await athena.listDataCatalogs({}).promise()
     expect(listed.DataCatalogsSummary).toMatchObject([{ CatalogName: CATALOG, Type: 'GLUE' }])
-    const got = await athena.getDataCatalog({ Name: CATALOG }).promise()
-    expect(got.DataCatalog).toMatchObject({ Name: CATALOG, Type: 'GLUE' })
+    const refused = await serviceError(athena.getDataCatalog({ Name: CATALOG }).promise())
+    expect(refused).toMatchObject({ code: 'InvalidRequestException', statusCode: 400 })
+    expect(refused?.message).toMatch(BUILT_IN_CATALOG_NOT_DESCRIBED)
   })
 
   it('lists and gets databases; an unknown one is a MetadataException', async () => {

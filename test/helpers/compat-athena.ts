@@ -119,8 +119,14 @@ export const FAILING = {
 /** A syntax error: refused by StartQueryExecution (InvalidRequestException) with Trino's parser message. */
 export const SYNTAX_ERROR = { sql: 'SELEC 1', message: /line 1:1: mismatched input 'SELEC'/ } as const
 
-/** What Athena answers for a work group that does not exist. */
-export const UNKNOWN_WORK_GROUP = { name: 'nope', message: /WorkGroup nope is not found\./ } as const
+/**
+ * What Athena answers (InvalidRequestException) for a work group that does not exist: "WorkGroup is not found." as
+ * StartQueryExecution words it; some reports of GetWorkGroup name the group ("WorkGroup nope is not found.").
+ */
+export const UNKNOWN_WORK_GROUP = { name: 'nope', message: /WorkGroup (nope )?is not found\./ } as const
+
+/** GetDataCatalog does not describe the built-in catalog that ListDataCatalogs lists (InvalidRequestException). */
+export const BUILT_IN_CATALOG_NOT_DESCRIBED = /DataCatalog AwsDataCatalog was not found\./
 
 /** Trino types `sum` of an integer column `bigint` (DuckDB's own result would be a 128-bit HUGEINT). */
 export const SUM_SQL = 'SELECT sum(n) AS total FROM (VALUES (1), (2), (3)) AS t(n)'
