@@ -68,7 +68,61 @@ export function translateSql(source: string, options: TranslateOptions = {}): Tr
     }
     if (!isTrivia(token)) previous = token.text
   }
+  parenthesizeValuesRows(tokens, replacements)
   return withOffsetMap(source, tokens, replacements)
+}
+
+// Words that end a VALUES list at depth 0 (what may follow it in a query).
+const AFTER_VALUES = new Set(['ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW'])
+
+/**
+ * Trino takes `VALUES 1, 2, 3` (each row a bare expression); DuckDB wants every row in parentheses. Rows that are
+ * one parenthesised group already (`(1, 'a')`) are left as they are.
+ */
+function parenthesizeValuesRows(tokens: readonly SqlToken[], replacements: Map<number, string>): void {
+  for (const [i, token] of tokens.entries()) {
+    if (token.kind !== 'word' || token.text.toUpperCase() !== 'VALUES') continue
+    let depth = 0
+    let row: number[] = []
+    const close = () => {
+      const first = row[0]
+      const last = row[row.length - 1]
+      if (first !== undefined && last !== undefined && !isOneGroup(tokens, row)) {
+        replacements.set(first, `(${replacements.get(first) ?? tokens[first]?.text ?? ''}`)
+        replacements.set(last, `${replacements.get(last) ?? tokens[last]?.text ?? ''})`)
+      }
+      row = []
+    }
+    for (let j = i + 1; j < tokens.length; j++) {
+      const t = tokens[j]
+      if (t === undefined || isTrivia(t)) continue
+      if (depth === 0) {
+        const word = t.kind === 'word' ? t.text.toUpperCase() : ''
+        if (t.text === ')' || t.text === ';' || AFTER_VALUES.has(word)) break
+        if (t.text === ',') {
+          close()
+          continue
+        }
+      }
+      if (t.text === '(') depth++
+      if (t.text === ')') depth--
+      row.push(j)
+    }
+    close()
+  }
+}
+
+/** Whether the significant tokens `row` are exactly one parenthesised group. */
+function isOneGroup(tokens: readonly SqlToken[], row: readonly number[]): boolean {
+  if (tokens[row[0] ?? -1]?.text !== '(') return false
+  let depth = 0
+  for (const [k, index] of row.entries()) {
+    const text = tokens[index]?.text
+    if (text === '(') depth++
+    if (text === ')') depth--
+    if (depth === 0) return k === row.length - 1
+  }
+  return false
 }
 
 interface Segment {

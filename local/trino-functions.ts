@@ -96,6 +96,11 @@ export const TRINO_FUNCTIONS: readonly TrinoFunction[] = [
   { name: 'approx_distinct', overloads: ['(x) AS approx_count_distinct(x)'] },
   { name: 'approx_percentile', overloads: ['(x, p) AS approx_quantile(x, p)'] },
   { name: 'arbitrary', overloads: ['(x) AS any_value(x)'] },
+  // Trino's sequence(start, stop[, step]) is DuckDB's generate_series (both inclusive, both lists).
+  {
+    name: 'sequence',
+    overloads: ['(a, b) AS generate_series(a, b)', '(a, b, step) AS generate_series(a, b, step)'],
+  },
   // DuckDB's count_if is NULL over no true-or-false input and a 128-bit integer; Trino's is a bigint, 0 for none.
   { name: 'count_if', overloads: ['(x) AS count(1) FILTER (WHERE x)'] },
   {

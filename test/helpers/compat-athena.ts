@@ -112,7 +112,7 @@ export const FAILING = {
   },
   typeMismatch: {
     sql: "SELECT count(*) FROM analytics WHERE event_time > '2024-01-01'",
-    reason: /^TYPE_MISMATCH: line 1:\d+: Cannot apply operator: timestamp\(3\) > varchar\(10\)/,
+    reason: /^TYPE_MISMATCH: line 1:\d+: Cannot apply operator: timestamp\(3\) < varchar\(10\)/,
   },
 } as const
 

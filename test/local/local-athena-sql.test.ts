@@ -227,6 +227,9 @@ describe('Trino functions', () => {
       json_extract_scalar('{"a": {"b": "x"}}', '$.a.b') AS m,
       array_join(ARRAY['a', 'b'], '-') AS n,
       count_if(CAST(NULL AS BOOLEAN)) AS o,
+      (SELECT sum(n) FROM UNNEST(sequence(1, 2500)) AS s(n)) AS q,
+      (SELECT sum(n) FROM UNNEST(sequence(10, 1, -3)) AS s(n)) AS r,
+      (SELECT max(n) FROM (VALUES 1, 2, 3) AS v(n)) AS s,
       count_if(device = 'desktop') > 0 AS p
       FROM analytics WHERE dt = '2024-01-10'`)
     expect(Number(r.a)).toBeGreaterThanOrEqual(18)
@@ -246,6 +249,9 @@ describe('Trino functions', () => {
       m: 'x',
       n: 'a-b',
       o: '0',
+      q: '3126250',
+      r: '22',
+      s: '3',
       p: 'true',
     })
   })

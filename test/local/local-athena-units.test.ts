@@ -112,6 +112,18 @@ describe('SQL tokenizer and Trino translation', () => {
     )
   })
 
+  it("puts Trino's bare VALUES rows in parentheses, leaving parenthesised rows as they are", () => {
+    expect(translateTrinoSql('SELECT n FROM (VALUES 1, 2 + 3, -x) AS t(n) ORDER BY n')).toBe(
+      'SELECT n FROM (VALUES (1), (2 + 3), (-x)) AS t(n) ORDER BY n',
+    )
+    expect(translateTrinoSql("VALUES (1, 'a'), (2, 'b')")).toBe("VALUES (1, 'a'), (2, 'b')")
+    expect(translateTrinoSql('VALUES (1) + 2, (3) LIMIT 1')).toBe('VALUES ((1) + 2), (3) LIMIT 1')
+    expect(translateTrinoSql("VALUES sequence(1, 2), 'values'")).toBe(
+      "VALUES (_trino.sequence(1, 2)), ('values')",
+    )
+    expect(translateTrinoSql('SELECT "values" FROM t')).toBe('SELECT "values" FROM t')
+  })
+
   it('translates literal MySQL formats for date_format and date_parse', () => {
     expect(translateTrinoSql("SELECT date_format(ts, '%Y-%m-%d %H:%i:%s'), date_parse(s, '%d/%m/%Y')")).toBe(
       "SELECT strftime(ts, '%Y-%m-%d %H:%M:%S'), strptime(s, '%d/%m/%Y')",
