@@ -135,7 +135,9 @@ describe('an execution the engine no longer knows is gone, not a user error', ()
       // 202: running; 504 engine-timeout: the start itself took longer than the 300 ms deadline (a loaded machine),
       // and the computation goes on. Both say "ask again".
       if (last.status === 504) {
-        expect(((await last.json()) as ProblemBody).type).toBe('urn:athena-cache-proxy:problem:engine-timeout')
+        expect(((await last.json()) as ProblemBody).type).toBe(
+          'urn:athena-cache-proxy:problem:engine-timeout',
+        )
         return false
       }
       return last.status !== 202
