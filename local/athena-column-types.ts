@@ -14,7 +14,7 @@ export interface AthenaColumnInfo {
   CaseSensitive: boolean
 }
 
-interface AthenaType {
+export interface AthenaType {
   type: string
   precision: number
   scale: number
@@ -101,7 +101,11 @@ export function athenaTypeOf(type: DuckDBType): AthenaType {
 
 /** Builds the `ColumnInfo` entry for one result column. */
 export function columnInfo(name: string, type: DuckDBType): AthenaColumnInfo {
-  const athena = athenaTypeOf(type)
+  return columnInfoOf(name, athenaTypeOf(type))
+}
+
+/** The `ColumnInfo` entry of a column of the given Athena type. */
+export function columnInfoOf(name: string, athena: AthenaType): AthenaColumnInfo {
   return {
     CatalogName: 'hive',
     SchemaName: '',

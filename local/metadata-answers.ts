@@ -1,5 +1,5 @@
 import { invalidRequest } from './athena-api-error.ts'
-import type { AthenaColumnInfo } from './athena-column-types.ts'
+import { type AthenaColumnInfo, columnInfoOf } from './athena-column-types.ts'
 import { type PlannedStatement, USER_ERROR_TYPE } from './execution-runner.ts'
 import {
   describeLines,
@@ -162,18 +162,7 @@ function lines(columns: readonly string[], text: readonly string[]): StoredResul
 }
 
 function stringColumn(name: string): AthenaColumnInfo {
-  return {
-    CatalogName: 'hive',
-    SchemaName: '',
-    TableName: '',
-    Name: name,
-    Label: name,
-    Type: 'string',
-    Precision: 0,
-    Scale: 0,
-    Nullable: 'UNKNOWN',
-    CaseSensitive: false,
-  }
+  return columnInfoOf(name, { type: 'string', precision: 0, scale: 0, caseSensitive: false })
 }
 
 function same(a: string, b: string): boolean {

@@ -64,13 +64,19 @@ export interface AwsCli {
  * Prepares the AWS CLI for `endpoint`: dummy credentials, region us-east-1, no pager, and empty config and
  * credentials files of its own, so nothing of the developer's ~/.aws is read or changed.
  */
-export async function createAwsCli(endpoint: string): Promise<AwsCli> {
+export async function createAwsCli(
+  endpoint: string,
+  options: { s3AddressingStyle?: 'path' | 'virtual' } = {},
+): Promise<AwsCli> {
   const executable = AWS_CLI
   if (!executable) throw new Error('the AWS CLI is not installed')
   const dir = await mkdtemp(path.join(tmpdir(), 'acp-compat-aws-cli-'))
   const configFile = path.join(dir, 'config')
   const credentialsFile = path.join(dir, 'credentials')
-  await writeFile(configFile, '')
+  await writeFile(
+    configFile,
+    options.s3AddressingStyle ? `[default]\ns3 =\n    addressing_style = ${options.s3AddressingStyle}\n` : '',
+  )
   await writeFile(credentialsFile, '')
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
   const env: NodeJS.ProcessEnv = {

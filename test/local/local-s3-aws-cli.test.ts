@@ -1,44 +1,20 @@
-import { execFile } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AWS_CLI, type AwsCli, createAwsCli } from '../helpers/compat-aws-cli.ts'
 import { type LocalS3Stack, type RunResult, startLocalS3Stack } from './support/local-s3-stack.ts'
 
-const run = promisify(execFile)
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, command)
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined
-}
-
-const AWS = onPath('aws')
-if (!AWS) console.warn('test/local/local-s3-aws-cli skipped: the AWS CLI (`aws`) is not on PATH')
-
-describe.skipIf(!AWS)('the AWS CLI against the local S3', () => {
+describe.skipIf(!AWS_CLI)('the AWS CLI against the local S3', () => {
   let f: LocalS3Stack
   let r: RunResult
   let sdkBytes: Buffer
   let dir: string
-  let env: NodeJS.ProcessEnv
+  let cli: AwsCli | undefined
 
-  const aws = async (...args: string[]) => {
-    const { stdout } = await run(AWS ?? 'aws', [...args, '--endpoint-url', f.local.endpoint], {
-      env,
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    })
-    return stdout
+  const aws = (...args: string[]) => {
+    if (!cli) throw new Error('the AWS CLI was not prepared')
+    return cli.text(...args)
   }
 
   beforeAll(async () => {
@@ -46,22 +22,13 @@ describe.skipIf(!AWS)('the AWS CLI against the local S3', () => {
     r = await f.run(`SELECT i AS n, 'a "quoted", value' AS v FROM range(100) t(i) ORDER BY i`)
     sdkBytes = await f.object(r.bucket, r.key)
     dir = await mkdtemp(path.join(tmpdir(), 'acp-aws-cli-'))
-    // An isolated CLI configuration: nothing of the developer's ~/.aws is read or changed.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    env = {
-      ...inherited,
-      AWS_CONFIG_FILE: path.join(dir, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_PAGER: '',
-    }
-    await run(AWS ?? 'aws', ['configure', 'set', 'default.s3.addressing_style', 'path'], { env })
+    // An isolated CLI configuration (nothing of the developer's ~/.aws is read or changed), path-style S3.
+    cli = await createAwsCli(f.local.endpoint, { s3AddressingStyle: 'path' })
   }, 120_000)
 
   afterAll(async () => {
     await f?.close()
+    await cli?.close()
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
